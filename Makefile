@@ -1,0 +1,82 @@
+# Two commands matter: `make run` (chat) and `make test` (everything CI checks).
+# Every target builds what it needs from scratch and does nothing when up to date.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+SPACY_MODEL := build/spacy_model/meta.json
+MODEL := models/spine-faq.tar.gz
+TRAINING_INPUTS := config.yml domain.yml data/nlu.yml data/rules.yml data/stories.yml
+
+export RASA_TELEMETRY_ENABLED ?= false
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# A working Python 3.10 (Rasa 3.6 supports 3.8-3.10): a plain `python3.10` first, as on a
+# user's machine, then pyenv's. A candidate counts only if it really runs 3.10 (pyenv's
+# shim refuses when another version is selected).
+PY310 := $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10 /usr/bin/python3.10; do \
+	command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 \
+	&& { command -v "$$c"; break; }; done)
+
+.PHONY: help install spacy train run shell validate test lint constraints clean
+
+help:
+	@echo "make run       chat: action server + Rasa (REST, socket.io) on 127.0.0.1:5005"
+	@echo "make shell     chat in this terminal (rasa shell)"
+	@echo "make test      validate data, train if needed, run every test"
+	@echo "make install / spacy / train / validate / lint / clean"
+
+$(INSTALLED): requirements.txt constraints.txt pyproject.toml
+	@if [ -z "$(PY310)" ]; then \
+		echo "error: Python 3.10 not found. Rasa 3.6.21 needs Python 3.8-3.10."; \
+		echo "       Install python3.10 (or 'pyenv install 3.10') and run make again."; \
+		exit 1; fi
+	@if [ ! -x $(BIN)/python ] || ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
+		echo "creating $(VENV) with $(PY310)"; rm -rf $(VENV); "$(PY310)" -m venv $(VENV); fi
+	$(BIN)/python -m pip install --quiet "pip==24.0"
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+install: $(INSTALLED)
+
+# The project's own spaCy pipeline (blank English + lemmatizer + procedure EntityRuler).
+$(SPACY_MODEL): $(INSTALLED) data/facts.yml bot/facts.py bot/spacy_pipeline.py
+	$(BIN)/python -m bot build-spacy
+
+spacy: $(SPACY_MODEL)
+
+# Retrain only when NLU/dialogue data, domain or config changed. Fact texts are read
+# at run time by the action server, so editing data/facts.yml needs no retraining.
+$(MODEL): $(TRAINING_INPUTS) bot/nlu_components.py | $(SPACY_MODEL)
+	$(BIN)/python -m bot check-facts
+	$(BIN)/rasa train --fixed-model-name spine-faq --out models --quiet
+	@touch $@
+
+train: $(MODEL)
+
+validate: $(SPACY_MODEL)
+	$(BIN)/rasa data validate --fail-on-warning
+
+run: $(MODEL)
+	scripts/serve.sh run
+
+shell: $(MODEL)
+	scripts/serve.sh shell
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check bot actions tests
+
+test: validate $(MODEL) lint
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml \
+		--fail-on-prediction-errors --out reports/stories
+	$(BIN)/python -m pytest
+
+constraints: $(INSTALLED)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf build models reports results .pytest_cache

@@ -1,0 +1,113 @@
+"""The custom actions. Each one is a few lines: ask `bot` for a reply, send it."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import clinic_settings, fact_store, latest_intent, latest_text, send
+from bot import answers, responder, safety
+
+Events = List[Dict[Text, Any]]
+
+
+class ActionAnswerQuestion(Action):
+    """Answer an FAQ topic from the fact store, for the procedure in discussion."""
+
+    def name(self) -> Text:
+        return "action_answer_question"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        reply = responder.answer_question(
+            fact_store(),
+            clinic_settings(),
+            intent=latest_intent(tracker),
+            text=latest_text(tracker),
+            entities=tracker.latest_message.get("entities") or [],
+            current_procedure=tracker.get_slot("procedure"),
+        )
+        return send(dispatcher, reply)
+
+
+class ActionGreetPatient(Action):
+    """Welcome the patient with the short disclaimer."""
+
+    def name(self) -> Text:
+        return "action_greet_patient"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        return send(dispatcher, answers.answer_greeting(fact_store(), clinic_settings()))
+
+
+class ActionGiveRedFlagAdvice(Action):
+    """Emergency advice: the kind depends on which red flag the rules found."""
+
+    def name(self) -> Text:
+        return "action_give_red_flag_advice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        rules = safety.default_rules()
+        reply = answers.answer_red_flag(
+            rules.check(latest_text(tracker)), rules.advice["general"], clinic_settings()
+        )
+        return send(dispatcher, reply)
+
+
+class ActionReferPersonalAdvice(Action):
+    """Personal medical decisions go to the care team."""
+
+    def name(self) -> Text:
+        return "action_refer_personal_advice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        return send(dispatcher, answers.answer_personal_advice(fact_store(), clinic_settings()))
+
+
+class ActionExplainUncovered(Action):
+    """Say plainly that the articles don't cover the subject, and refer."""
+
+    def name(self) -> Text:
+        return "action_explain_uncovered"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        store = fact_store()
+        subject = store.uncovered_subject(latest_text(tracker))
+        return send(dispatcher, answers.answer_uncovered(store, clinic_settings(), subject))
+
+
+class ActionShareClinicContact(Action):
+    """Give the clinic's contact details from settings."""
+
+    def name(self) -> Text:
+        return "action_share_clinic_contact"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        return send(dispatcher, answers.answer_contact(clinic_settings()))
+
+
+class ActionRephrase(Action):
+    """Low confidence: ask to rephrase and offer the topics NLU found likeliest."""
+
+    def name(self) -> Text:
+        return "action_rephrase"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        store = fact_store()
+        likely = []
+        for ranked in tracker.latest_message.get("intent_ranking") or []:
+            topic = store.topic_for_intent(ranked.get("name") or "")
+            if topic is not None:
+                likely.append(topic.id)
+        return send(dispatcher, answers.answer_rephrase(store, likely))
+
+
+class ActionDeclineOutOfScope(Action):
+    """Politely decline unrelated questions."""
+
+    def name(self) -> Text:
+        return "action_decline_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        return send(dispatcher, answers.answer_out_of_scope(fact_store(), clinic_settings()))

@@ -1,0 +1,47 @@
+"""What every action needs: the fact store (reloaded on change) and clinic settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.answers import Reply
+from bot.facts import FactStore, ReloadingFactStore
+from bot.settings import ClinicSettings, load_settings
+
+
+@lru_cache(maxsize=1)
+def _reloading_store() -> ReloadingFactStore:
+    return ReloadingFactStore()
+
+
+def fact_store() -> FactStore:
+    """The current fact store, re-read when `data/facts.yml` changes."""
+    return _reloading_store().get()
+
+
+@lru_cache(maxsize=1)
+def clinic_settings() -> ClinicSettings:
+    return load_settings()
+
+
+def send(dispatcher: CollectingDispatcher, reply: Reply) -> List[Dict[str, Any]]:
+    """Hand a reply to the dispatcher; return the slot events it implies."""
+    dispatcher.utter_message(
+        text=reply.text, buttons=[button.as_dict() for button in reply.buttons] or None
+    )
+    if reply.procedure is not None:
+        return [SlotSet("procedure", reply.procedure)]
+    return []
+
+
+def latest_text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")

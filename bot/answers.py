@@ -1,0 +1,207 @@
+"""Compose what the assistant says, from the fact store and the clinic settings only.
+
+Every function returns a `Reply`: text, follow-up buttons and the procedure the
+conversation is now about. Nothing here invents content: a topic the store has
+no fact for gets an honest "the articles don't say" and a referral.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from bot.facts import GENERAL, Fact, FactStore, Topic, UncoveredSubject, procedures_in
+from bot.safety import RedFlag
+from bot.settings import ClinicSettings
+
+MAX_BUTTONS = 3
+# Topics offered when nothing better is known (greeting, fallback, out of scope).
+STARTER_TOPICS = ("what_is", "difference", "pain", "duration")
+
+
+@dataclass(frozen=True)
+class Button:
+    """A follow-up question; its payload is plain text so it goes through NLU like typing."""
+
+    title: str
+    payload: str
+
+    def as_dict(self) -> dict:
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the patient."""
+
+    text: str
+    buttons: Tuple[Button, ...] = ()
+    procedure: Optional[str] = None
+    topic: Optional[str] = None
+    fact_ids: Tuple[str, ...] = field(default=())
+
+
+def topic_buttons(store: FactStore, topic_ids: Iterable[str]) -> Tuple[Button, ...]:
+    """Buttons for up to three topics, each asking the topic's question."""
+    buttons = []
+    for topic_id in topic_ids:
+        topic = store.topics.get(topic_id)
+        if topic is not None and len(buttons) < MAX_BUTTONS:
+            buttons.append(Button(title=topic.question, payload=topic.question))
+    return tuple(buttons)
+
+
+def cite(store: FactStore, facts: Sequence[Fact]) -> str:
+    """The source line: each article title once, with the sections used, in order."""
+    sections: dict = {}
+    for fact in facts:
+        used = sections.setdefault(fact.article, [])
+        if fact.section not in used:
+            used.append(fact.section)
+    parts = []
+    for article, names in sections.items():
+        label = "section" if len(names) == 1 else "sections"
+        quoted = ", ".join(f'"{name}"' for name in names)
+        parts.append(f'"{store.sources[article].title}" ({label} {quoted})')
+    return ("Source: " if len(parts) == 1 else "Sources: ") + "; ".join(parts) + "."
+
+
+def procedure_label(store: FactStore, procedure_id: str) -> str:
+    """'Facet joint injection (FJI)' style label for side-by-side answers."""
+    procedure = store.procedures[procedure_id]
+    return f"{procedure.name[0].upper()}{procedure.name[1:]} ({procedure.short})"
+
+
+def _varies_by_procedure(facts: Sequence[Fact]) -> bool:
+    """True when the facts speak about separate procedures (no shared fact)."""
+    sets = [set(fact.procedures) - {GENERAL} for fact in facts]
+    if len(sets) < 2 or not all(sets):
+        return False
+    return all(a.isdisjoint(b) for i, a in enumerate(sets) for b in sets[i + 1 :])
+
+
+def _side_by_side(store: FactStore, facts: Sequence[Fact]) -> str:
+    lines = []
+    for fact in facts:
+        label = " / ".join(procedure_label(store, p) for p in fact.procedures)
+        lines.append(f"- {label}: {fact.answer}")
+    return "\n".join(lines)
+
+
+def _join(facts: Sequence[Fact]) -> str:
+    return " ".join(fact.answer for fact in facts)
+
+
+def answer_topic(
+    store: FactStore,
+    topic_id: str,
+    procedure: Optional[str] = None,
+    compare: bool = False,
+) -> Reply:
+    """Answer a topic, for one procedure or side by side.
+
+    `procedure` is the procedure the patient named or was already talking about;
+    `compare` asks for all procedures even so ("which lasts longer?").
+    """
+    topic: Topic = store.topics[topic_id]
+    facts = store.facts_for(topic_id)
+    known = [p for p in procedures_in(facts) if p != GENERAL]
+    paragraphs: List[str] = []
+    used: List[Fact] = facts
+    kept_procedure = procedure
+
+    if procedure and not compare and known:
+        about = [fact for fact in facts if fact.is_about(procedure)]
+        if about:
+            used = about
+            paragraphs.append(_join(about))
+        else:
+            name = store.procedures[procedure].name if procedure in store.procedures else procedure
+            others = ", ".join(store.procedures[p].short for p in known)
+            paragraphs.append(
+                f"The articles I answer from don't say this about {name}. "
+                f"Here is what they say for {others}:"
+            )
+            paragraphs.append(
+                _side_by_side(store, facts) if _varies_by_procedure(facts) else _join(facts)
+            )
+            paragraphs.append(f"Please ask your care team how this applies to {name}.")
+    elif _varies_by_procedure(facts):
+        paragraphs.append(_side_by_side(store, facts))
+    else:
+        paragraphs.append(_join(facts))
+
+    if topic.limits:
+        paragraphs.append(topic.limits)
+    paragraphs.append(cite(store, used))
+    return Reply(
+        text="\n\n".join(paragraphs),
+        buttons=topic_buttons(store, topic.follow_ups),
+        procedure=kept_procedure,
+        topic=topic_id,
+        fact_ids=tuple(fact.id for fact in used),
+    )
+
+
+def answer_uncovered(
+    store: FactStore, settings: ClinicSettings, subject: Optional[UncoveredSubject] = None
+) -> Reply:
+    """An in-domain question the articles don't answer: say so, never guess."""
+    what = subject.label if subject else "that question"
+    text = (
+        f"The articles I answer from don't cover {what}, so I can't give you a reliable"
+        f" answer. Please ask your care team. {settings.contact_line()}"
+    )
+    return Reply(text=text, buttons=topic_buttons(store, ("recovery", "pain", "what_is")))
+
+
+def answer_personal_advice(store: FactStore, settings: ClinicSettings) -> Reply:
+    """A decision about the patient's own care: general information and a referral."""
+    text = (
+        "I can't tell what is right or safe for you. That depends on your health, and only"
+        " your care team can decide it with you. Please ask them before you change any"
+        f" plan or medicine. {settings.contact_line()} I can share general information"
+        " from the articles, for example:"
+    )
+    return Reply(text=text, buttons=topic_buttons(store, ("which_procedure", "side_effects", "difference")))
+
+
+def answer_red_flag(flag: Optional[RedFlag], general_advice: str, settings: ClinicSettings) -> Reply:
+    """Emergency advice; `flag` is None when only the classifier saw an emergency."""
+    advice = flag.advice if flag else general_advice
+    return Reply(text=f"{advice} {settings.contact_line()}")
+
+
+def answer_greeting(store: FactStore, settings: ClinicSettings) -> Reply:
+    """Welcome, with the short disclaimer from the store."""
+    disclaimer = store.facts_for("disclaimer")
+    text = f"{settings.welcome} {_join(disclaimer)}"
+    return Reply(text=text, buttons=topic_buttons(store, STARTER_TOPICS))
+
+
+def answer_contact(settings: ClinicSettings) -> Reply:
+    """How to reach a person at the clinic."""
+    return Reply(
+        text=f"{settings.contact_line()} If this is an emergency, call 911 or go to the nearest"
+        " emergency room."
+    )
+
+
+def answer_rephrase(store: FactStore, likely_topics: Sequence[str] = ()) -> Reply:
+    """Low NLU confidence: ask to rephrase and offer the likeliest topics."""
+    offered = [t for t in likely_topics if t in store.topics] + list(STARTER_TOPICS)
+    unique = list(dict.fromkeys(offered))
+    return Reply(
+        text="Sorry, I'm not sure I understood. Could you ask it another way? Or pick a topic:",
+        buttons=topic_buttons(store, unique),
+    )
+
+
+def answer_out_of_scope(store: FactStore, settings: ClinicSettings) -> Reply:
+    """Something unrelated to these procedures."""
+    names = ", ".join(p.name + "s" for p in store.procedures.values())
+    return Reply(
+        text=f"I can only answer questions about {names}. For anything else, please contact"
+        f" your care team. {settings.contact_line()}",
+        buttons=topic_buttons(store, STARTER_TOPICS),
+    )

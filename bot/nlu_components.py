@@ -1,0 +1,125 @@
+"""Custom Rasa NLU components: procedure entities and the red-flag override.
+
+Both are registered with Rasa's recipe so `config.yml` can name them as
+`bot.nlu_components.ProcedureEntityExtractor` and
+`bot.nlu_components.RedFlagOverride`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.utils.spacy_utils import SpacyNLP
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from bot import safety
+from bot.spacy_pipeline import PROCEDURE_LABEL
+
+RED_FLAG_INTENT = "red_flag"
+RED_FLAG_KEY = "red_flag"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+)
+class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Turns the EntityRuler's procedure matches into `procedure` entities.
+
+    Unlike Rasa's `SpacyEntityExtractor`, the entity value is the canonical id the
+    ruler attached (`fji`, `mbb`, `rfa`), not the words the patient typed, so the
+    `procedure` slot always holds an id the fact store knows.
+    """
+
+    @classmethod
+    def required_components(cls) -> List[type]:
+        return [SpacyNLP]
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "ProcedureEntityExtractor":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT])
+            if doc is None:
+                continue
+            found = [
+                {
+                    "entity": PROCEDURE_LABEL,
+                    "value": ent.ent_id_,
+                    "start": ent.start_char,
+                    "end": ent.end_char,
+                    "confidence": 1.0,
+                }
+                for ent in doc.ents
+                if ent.label_ == PROCEDURE_LABEL and ent.ent_id_
+            ]
+            if found:
+                message.set(
+                    ENTITIES,
+                    message.get(ENTITIES, []) + self.add_extractor_name(found),
+                    add_to_output=True,
+                )
+        return messages
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class RedFlagOverride(GraphComponent):
+    """Forces the `red_flag` intent when the deterministic safety rules fire.
+
+    Placed last in the pipeline, after the classifier and the fallback, so no
+    statistical decision can hide an emergency. The rules that fired are added
+    to the parse result under `red_flag` for logging and tests.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "RedFlagOverride":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            flag: Optional[safety.RedFlag] = safety.check(message.get(TEXT) or "")
+            if flag is None:
+                continue
+            forced = {INTENT_NAME_KEY: RED_FLAG_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+            ranking = [
+                item
+                for item in message.get(INTENT_RANKING_KEY) or []
+                if item.get(INTENT_NAME_KEY) != RED_FLAG_INTENT
+            ]
+            message.set(INTENT, forced, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [forced] + ranking, add_to_output=True)
+            message.set(
+                RED_FLAG_KEY,
+                {"rules": list(flag.rule_ids), "advice": flag.advice_kind},
+                add_to_output=True,
+            )
+        return messages

@@ -1,0 +1,9 @@
+"""Where the project's files live, relative to this code (never to the working dir)."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+FACTS_FILE = DATA_DIR / "facts.yml"
+SAFETY_FILE = DATA_DIR / "safety.yml"
+SPACY_MODEL_DIR = PROJECT_ROOT / "build" / "spacy_model"

@@ -1,0 +1,79 @@
+"""Shared fixtures: the real fact store, settings, and real Rasa SDK objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+
+from bot.facts import FactStore, load_fact_store
+from bot.paths import PROJECT_ROOT
+from bot.settings import ClinicSettings
+
+SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture(scope="session")
+def store() -> FactStore:
+    return load_fact_store()
+
+
+@pytest.fixture
+def settings() -> ClinicSettings:
+    return ClinicSettings(name="Test Spine Clinic", phone="555-0100", email="care@example.org")
+
+
+@pytest.fixture(scope="session")
+def domain() -> Dict[str, Any]:
+    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+
+
+def make_tracker(
+    text: str,
+    intent: Optional[str],
+    entities: Optional[List[Dict[str, Any]]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+    intent_ranking: Optional[List[Dict[str, Any]]] = None,
+) -> Tracker:
+    """A real SDK Tracker whose latest message is `text`, as Rasa would send it."""
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9} if intent else {},
+        "entities": entities or [],
+        "intent_ranking": intent_ranking or [],
+    }
+    return Tracker(
+        sender_id="test-patient",
+        slots={"procedure": None, **(slots or {})},
+        latest_message=latest,
+        events=[{"event": "user", "text": text, "parse_data": latest}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def procedure_entity(value: str) -> Dict[str, Any]:
+    return {"entity": "procedure", "value": value, "extractor": "ProcedureEntityExtractor"}
+
+
+def article_texts() -> Dict[str, str]:
+    return {path.name: path.read_text(encoding="utf-8") for path in SEEDS_DIR.glob("*.txt")}
+
+
+@pytest.fixture(scope="session")
+def articles() -> Dict[str, str]:
+    texts = article_texts()
+    if not texts:
+        pytest.fail(f"source articles not found in {SEEDS_DIR}")
+    return texts
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path

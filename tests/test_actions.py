@@ -1,0 +1,125 @@
+"""Every custom action, run with real SDK Tracker and CollectingDispatcher objects."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import actions as act
+from actions import context
+from tests.conftest import make_tracker, procedure_entity
+
+TOPIC_INTENTS = [
+    "ask_what_is", "ask_difference", "ask_medication", "ask_imaging", "ask_purpose",
+    "ask_duration", "ask_pain", "ask_recovery", "ask_side_effects", "ask_rfa_candidate",
+    "ask_next_steps", "ask_why_two_blocks", "ask_no_relief", "ask_which_procedure",
+    "ask_insurance", "ask_facet_joints", "ask_facet_syndrome", "ask_medial_branch_nerves",
+    "ask_back_pain_common",
+]
+
+
+@pytest.fixture(autouse=True)
+def clinic(monkeypatch, tmp_path):
+    """Known clinic settings for every action test."""
+    monkeypatch.setenv("CLINIC_NAME", "Test Spine Clinic")
+    monkeypatch.setenv("CLINIC_PHONE", "555-0100")
+    monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "absent.yml"))
+    context.clinic_settings.cache_clear()
+    yield
+    context.clinic_settings.cache_clear()
+
+
+async def run(action, tracker, domain):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, domain)
+    assert len(dispatcher.messages) == 1, "each action sends exactly one message"
+    return dispatcher.messages[0], events
+
+
+def test_action_names_match_the_domain(domain) -> None:
+    names = {cls().name() for cls in vars(act).values()
+             if isinstance(cls, type) and issubclass(cls, act.Action) and cls is not act.Action}
+    assert names == set(domain["actions"])
+
+
+@pytest.mark.parametrize("intent", TOPIC_INTENTS)
+@pytest.mark.parametrize("procedure", [None, "fji", "mbb", "rfa"])
+async def test_answer_question_for_every_topic_and_procedure(store, domain, intent, procedure):
+    entities = [procedure_entity(procedure)] if procedure else []
+    tracker = make_tracker("a patient question", intent, entities)
+    message, events = await run(act.ActionAnswerQuestion(), tracker, domain)
+    topic = store.topic_for_intent(intent)
+    assert "Source" in message["text"]
+    assert any(fact.answer in message["text"] for fact in store.facts_for(topic.id))
+    assert 1 <= len(message["buttons"]) <= 3
+    expected = [SlotSet("procedure", procedure)] if procedure else []
+    assert events == expected
+
+
+async def test_follow_up_reads_the_slot(store, domain) -> None:
+    tracker = make_tracker("how long does it last?", "ask_duration", slots={"procedure": "fji"})
+    message, events = await run(act.ActionAnswerQuestion(), tracker, domain)
+    assert message["text"].startswith(store.fact("fji_duration").answer)
+    assert events == [SlotSet("procedure", "fji")]
+
+
+async def test_answer_question_gives_emergency_advice_on_a_red_flag(domain) -> None:
+    tracker = make_tracker("does it hurt? also my groin is numb", "ask_pain")
+    message, events = await run(act.ActionAnswerQuestion(), tracker, domain)
+    assert "911" in message["text"] and not message["buttons"]
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    "text, must_contain",
+    [
+        ("I think about killing myself", "988"),
+        ("I can't hold my bladder anymore", "911"),
+        ("fever and the injection site is swollen", "infection"),
+        ("something is really wrong", "911"),  # classifier-only: general advice
+    ],
+)
+async def test_red_flag_advice(domain, text, must_contain) -> None:
+    message, _ = await run(act.ActionGiveRedFlagAdvice(), make_tracker(text, "red_flag"), domain)
+    assert must_contain in message["text"]
+    assert "555-0100" in message["text"]
+
+
+async def test_greet_patient_shows_disclaimer_and_topics(domain) -> None:
+    message, events = await run(act.ActionGreetPatient(), make_tracker("hi", "greet"), domain)
+    assert "not medical advice" in message["text"]
+    assert len(message["buttons"]) == 3 and events == []
+
+
+async def test_personal_advice_refers_to_the_care_team(domain) -> None:
+    tracker = make_tracker("is the steroid safe for me with diabetes?", "ask_personal_advice")
+    message, _ = await run(act.ActionReferPersonalAdvice(), tracker, domain)
+    assert "care team" in message["text"] and "555-0100" in message["text"]
+
+
+async def test_uncovered_subject_is_named(domain) -> None:
+    tracker = make_tracker("do I stop my blood thinners?", "ask_uncovered")
+    message, _ = await run(act.ActionExplainUncovered(), tracker, domain)
+    assert "don't cover blood thinners" in message["text"]
+
+
+async def test_clinic_contact_comes_from_settings(domain) -> None:
+    tracker = make_tracker("can I talk to a person", "request_human")
+    message, _ = await run(act.ActionShareClinicContact(), tracker, domain)
+    assert "Test Spine Clinic at 555-0100" in message["text"]
+
+
+async def test_rephrase_offers_the_likeliest_topics(store, domain) -> None:
+    ranking = [{"name": "nlu_fallback"}, {"name": "ask_insurance"}, {"name": "greet"},
+               {"name": "ask_pain"}]
+    tracker = make_tracker("hmm the thing", "nlu_fallback", intent_ranking=ranking)
+    message, _ = await run(act.ActionRephrase(), tracker, domain)
+    titles = [button["title"] for button in message["buttons"]]
+    assert titles[:2] == [store.topics["insurance"].question, store.topics["pain"].question]
+
+
+async def test_out_of_scope_is_declined(domain) -> None:
+    tracker = make_tracker("what's the weather", "out_of_scope")
+    message, _ = await run(act.ActionDeclineOutOfScope(), tracker, domain)
+    assert "only answer questions about" in message["text"]

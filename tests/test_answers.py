@@ -1,0 +1,124 @@
+"""Answer composition and the question responder, on the real fact store."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import answers, responder
+from tests.conftest import procedure_entity
+
+
+def ask(store, settings, intent, text, procedures=(), current=None):
+    entities = [procedure_entity(p) for p in procedures]
+    return responder.answer_question(store, settings, intent, text, entities, current)
+
+
+@pytest.mark.parametrize("topic_id", ["duration", "medication", "purpose", "what_is"])
+def test_every_answer_cites_and_offers_follow_ups(store, topic_id) -> None:
+    reply = answers.answer_topic(store, topic_id)
+    assert "Source" in reply.text.split("\n\n")[-1]
+    assert 1 <= len(reply.buttons) <= 3
+    for button in reply.buttons:
+        assert not button.payload.startswith("/"), "buttons must not bypass NLU"
+
+
+def test_all_topics_answer_from_their_facts(store) -> None:
+    for topic_id in store.topics:
+        reply = answers.answer_topic(store, topic_id)
+        for fact in store.facts_for(topic_id):
+            assert fact.answer in reply.text, (topic_id, fact.id)
+        assert store.sources[store.facts_for(topic_id)[0].article].title in reply.text
+
+
+def test_named_procedure_gets_only_its_fact(store, settings) -> None:
+    reply = ask(store, settings, "ask_duration", "how long does a facet shot last", ["fji"])
+    assert reply.text.startswith(store.fact("fji_duration").answer)
+    assert store.fact("mbb_duration").answer not in reply.text
+    assert reply.procedure == "fji"
+    assert reply.fact_ids == ("fji_duration",)
+
+
+def test_follow_up_uses_the_procedure_under_discussion(store, settings) -> None:
+    reply = ask(store, settings, "ask_duration", "how long does it last?", current="mbb")
+    assert reply.fact_ids == ("mbb_duration",)
+    assert reply.procedure == "mbb"
+
+
+def test_no_procedure_gives_side_by_side(store, settings) -> None:
+    reply = ask(store, settings, "ask_duration", "how long does the relief last")
+    assert reply.fact_ids == ("fji_duration", "mbb_duration", "rfa_duration")
+    assert "- Facet joint injection (FJI):" in reply.text
+    assert "- Medial branch block (MBB):" in reply.text
+
+
+def test_comparison_question_is_side_by_side_even_with_a_procedure_in_play(store, settings) -> None:
+    reply = ask(store, settings, "ask_duration", "which lasts longer?", current="mbb")
+    assert {"fji_duration", "mbb_duration"} <= set(reply.fact_ids)
+    reply = ask(store, settings, "ask_medication", "facet shot vs nerve block meds", ["fji", "mbb"])
+    assert reply.fact_ids == ("fji_medication", "mbb_medication")
+
+
+def test_topic_not_covered_for_the_procedure_is_said_honestly(store, settings) -> None:
+    reply = ask(store, settings, "ask_pain", "does rfa hurt", ["rfa"])
+    assert "don't say this about radiofrequency ablation" in reply.text
+    assert "care team" in reply.text
+    assert store.fact("pain_during").answer in reply.text
+
+
+def test_general_topic_ignores_the_procedure(store, settings) -> None:
+    reply = ask(store, settings, "ask_facet_joints", "what are facet joints", current="mbb")
+    assert reply.fact_ids == ("facet_joints_what",)
+    assert "don't say" not in reply.text
+
+
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        ("can I take my blood thinners before the injection?", "blood thinners"),
+        ("can i drive home after the facet shot", "driving after the procedure"),
+        ("how much does an rfa cost", "the cost or price"),
+        ("will I be sedated for the nerve block", "sedation or being put to sleep"),
+        ("is it safe when pregnant", "pregnancy or breastfeeding"),
+    ],
+)
+def test_uncovered_subjects_are_never_answered(store, settings, text, label) -> None:
+    # Even if the classifier picked an answerable topic, the subject check wins.
+    reply = ask(store, settings, "ask_recovery", text)
+    assert f"don't cover {label}" in reply.text
+    assert "555-0100" in reply.text
+    assert not reply.fact_ids
+
+
+def test_insurance_question_mentioning_cost_is_answered(store, settings) -> None:
+    reply = ask(store, settings, "ask_insurance", "will insurance cover the cost of a nerve block")
+    assert "insurance_depends" in reply.fact_ids
+
+
+def test_red_flag_wins_over_any_intent(store, settings) -> None:
+    reply = ask(store, settings, "ask_duration", "how long does it last, i cant control my bladder")
+    assert "911" in reply.text
+    assert not reply.fact_ids and not reply.buttons
+
+
+def test_unknown_intent_is_not_guessed(store, settings) -> None:
+    reply = ask(store, settings, "ask_something_new", "what about the other thing")
+    assert "don't cover" in reply.text and not reply.fact_ids
+
+
+def test_greeting_carries_the_disclaimer(store, settings) -> None:
+    reply = answers.answer_greeting(store, settings)
+    assert "not medical advice" in reply.text
+    assert len(reply.buttons) == 3
+
+
+def test_rephrase_offers_likely_topics_first(store) -> None:
+    reply = answers.answer_rephrase(store, ["insurance", "unknown_topic"])
+    assert reply.buttons[0].title == store.topics["insurance"].question
+    assert len(reply.buttons) == 3
+
+
+def test_contact_and_personal_advice_use_settings(store, settings) -> None:
+    assert "Test Spine Clinic at 555-0100" in answers.answer_contact(settings).text
+    personal = answers.answer_personal_advice(store, settings)
+    assert "care team" in personal.text and "555-0100" in personal.text
+    assert personal.buttons

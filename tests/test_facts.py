@@ -1,0 +1,186 @@
+"""The fact store: the real file's schema and coverage, and broken files in tmp_path."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.facts import GENERAL, FactStoreError, ReloadingFactStore, load_fact_store
+from bot.paths import FACTS_FILE, PROJECT_ROOT
+from bot.readability import grade_level
+from tests.conftest import write
+
+GOOD_STORE = """
+version: 1
+sources:
+  art:
+    title: An Article
+    sections: [Intro, FAQ]
+procedures:
+  fji:
+    name: facet joint injection
+    short: FJI
+    aliases: [facet shot]
+topics:
+  pain:
+    intent: ask_pain
+    question: Does it hurt?
+    follow_ups: [what_is]
+  what_is:
+    intent: ask_what_is
+    question: What is it?
+facts:
+  - id: fji_pain
+    topic: pain
+    procedures: [fji]
+    answer: A short plain answer.
+    source: {article: art, section: FAQ}
+  - id: fji_what
+    topic: what_is
+    procedures: [fji]
+    answer: Another plain answer.
+    source: {article: art, section: Intro}
+"""
+
+
+def test_good_fixture_loads(tmp_path: Path) -> None:
+    store = load_fact_store(write(tmp_path, "facts.yml", GOOD_STORE))
+    assert [fact.id for fact in store.facts_for("pain")] == ["fji_pain"]
+    assert store.topic_for_intent("ask_pain").id == "pain"
+    assert store.alias_table()["facet shot"] == "fji"
+
+
+@pytest.mark.parametrize(
+    "old, new, where, field_name",
+    [
+        ("answer: A short plain answer.", "answer: ''", "fact 'fji_pain'", "answer"),
+        ("topic: pain\n    procedures: [fji]\n    answer: A short",
+         "topic: nope\n    procedures: [fji]\n    answer: A short", "fact 'fji_pain'", "topic"),
+        ("section: FAQ}", "section: Missing}", "fact 'fji_pain'", "source.section"),
+        ("{article: art, section: FAQ}", "{article: other, section: FAQ}", "fact 'fji_pain'",
+         "source.article"),
+        ("procedures: [fji]\n    answer: A short", "procedures: [xyz]\n    answer: A short",
+         "fact 'fji_pain'", "procedures"),
+        ("id: fji_what", "id: fji_pain", "fact 'fji_pain'", "id"),
+        ("follow_ups: [what_is]", "follow_ups: [nowhere]", "topic 'pain'", "follow_ups"),
+        ("aliases: [facet shot]", "aliases: []", "procedure 'fji'", "aliases"),
+    ],
+)
+def test_broken_fixture_names_file_entry_and_field(
+    tmp_path: Path, old: str, new: str, where: str, field_name: str
+) -> None:
+    assert old in GOOD_STORE
+    path = write(tmp_path, "broken.yml", GOOD_STORE.replace(old, new, 1))
+    with pytest.raises(FactStoreError) as caught:
+        load_fact_store(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert where in message
+    assert f"field '{field_name}'" in message
+
+
+def test_invalid_yaml_and_missing_file_fail_clearly(tmp_path: Path) -> None:
+    with pytest.raises(FactStoreError, match="not valid YAML"):
+        load_fact_store(write(tmp_path, "bad.yml", "facts: [unclosed"))
+    with pytest.raises(FactStoreError, match="cannot be read"):
+        load_fact_store(tmp_path / "absent.yml")
+
+
+def test_reloading_store_picks_up_edits_and_keeps_last_good(tmp_path: Path) -> None:
+    path = write(tmp_path, "facts.yml", GOOD_STORE)
+    loader = ReloadingFactStore(path)
+    assert loader.get().fact("fji_pain").answer == "A short plain answer."
+    time.sleep(0.01)
+    write(tmp_path, "facts.yml", GOOD_STORE.replace("A short plain answer.", "Edited answer."))
+    assert loader.get().fact("fji_pain").answer == "Edited answer."
+    write(tmp_path, "facts.yml", GOOD_STORE.replace("answer: Edited", "answer: ''"))
+    write(tmp_path, "facts.yml", "facts: [broken")
+    assert loader.get().fact("fji_pain").answer == "Edited answer."
+
+
+# --- the real store -------------------------------------------------------------
+
+
+def test_real_store_loads(store) -> None:
+    assert len(store.facts) >= 30
+    assert set(store.procedures) == {"fji", "mbb", "rfa"}
+
+
+def test_every_source_section_has_a_fact(store) -> None:
+    for source in store.sources.values():
+        for section in source.sections:
+            cited = [f.id for f in store.facts if f.article == source.id and f.section == section]
+            assert cited, f"no fact cites '{source.title}' section '{section}'"
+
+
+def test_source_sections_are_real_headings(store, articles) -> None:
+    """Every cited section exists in its article (Introduction/Disclaimer are unheaded parts)."""
+    for source in store.sources.values():
+        raw = yaml.safe_load(FACTS_FILE.read_text())["sources"][source.id]
+        text = articles[raw["file"]].replace("\u2019", "'")
+        assert source.title in text
+        for section in source.sections:
+            if section in ("Introduction", "Disclaimer"):
+                continue
+            assert section in text, f"{section!r} is not a heading of {raw['file']}"
+
+
+def _sentences(text: str) -> list:
+    return [s.strip().lower() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 5]
+
+
+# Proper names may be repeated; they are not the articles' sentences.
+PROPER_NAMES = ("national institute of arthritis and musculoskeletal and skin diseases",)
+
+
+def _shingles(text: str, size: int = 8) -> set:
+    text = text.lower()
+    for name in PROPER_NAMES:
+        text = text.replace(name, " ")
+    words = re.findall(r"[a-z0-9']+", text)
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def test_no_sentence_is_copied_from_the_articles(store, articles) -> None:
+    article_shingles = set().union(*(_shingles(text) for text in articles.values()))
+    article_sentences = set().union(*(_sentences(text) for text in articles.values()))
+    for fact in store.facts:
+        assert not set(_sentences(fact.answer)) & article_sentences, fact.id
+        copied = _shingles(fact.answer) & article_shingles
+        assert not copied, f"{fact.id} repeats the article word for word: {sorted(copied)[:2]}"
+
+
+def test_answers_are_plain_language(store) -> None:
+    grades = {fact.id: grade_level(fact.answer) for fact in store.facts}
+    mean = sum(grades.values()) / len(grades)
+    assert mean <= 8.0, f"mean grade {mean:.1f}"
+    too_hard = {k: round(v, 1) for k, v in grades.items() if v > 10}
+    assert not too_hard
+
+
+def test_every_topic_intent_is_in_the_domain_and_nlu(store, domain) -> None:
+    nlu = yaml.safe_load((PROJECT_ROOT / "data" / "nlu.yml").read_text())
+    trained = {item["intent"] for item in nlu["nlu"] if "intent" in item}
+    for topic in store.topics.values():
+        if topic.intent:
+            assert topic.intent in domain["intents"], topic.intent
+            assert topic.intent in trained, topic.intent
+    asked = {i for i in domain["intents"] if i.startswith("ask_")}
+    answered = {t.intent for t in store.topics.values() if t.intent}
+    special = {"ask_personal_advice", "ask_uncovered"}
+    assert asked - special == answered
+
+
+def test_procedure_specific_facts_name_known_procedures(store) -> None:
+    for fact in store.facts:
+        for procedure in fact.procedures:
+            assert procedure == GENERAL or procedure in store.procedures
+
+
+def test_every_topic_offers_between_one_and_three_follow_ups(store) -> None:
+    for topic in store.topics.values():
+        assert 1 <= len(topic.follow_ups) <= 3, topic.id

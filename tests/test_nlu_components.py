@@ -1,0 +1,55 @@
+"""The custom NLU components on real Rasa messages and the project's spaCy pipeline."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu_components import ProcedureEntityExtractor, RedFlagOverride
+from bot.spacy_pipeline import build_pipeline
+
+
+@pytest.fixture(scope="module")
+def nlp(store):
+    return build_pipeline(store)
+
+
+def message_with_doc(nlp, text: str, intent: str = "ask_pain", confidence: float = 0.8) -> Message:
+    message = Message(data={TEXT: text})
+    message.set(SPACY_DOCS[TEXT], nlp(text.lower()))
+    message.set("intent", {"name": intent, "confidence": confidence})
+    message.set("intent_ranking", [{"name": intent, "confidence": confidence}])
+    return message
+
+
+def test_extractor_emits_canonical_procedure_ids(nlp) -> None:
+    message = message_with_doc(nlp, "Is a Facet Shot better than burning the nerves?")
+    ProcedureEntityExtractor().process([message])
+    entities = message.get("entities")
+    assert [(e["entity"], e["value"]) for e in entities] == [("procedure", "fji"), ("procedure", "rfa")]
+    assert message.get(TEXT)[entities[0]["start"] : entities[0]["end"]].lower() == "facet shot"
+    assert entities[0]["extractor"] == "ProcedureEntityExtractor"
+
+
+def test_extractor_leaves_messages_without_procedures_alone(nlp) -> None:
+    message = message_with_doc(nlp, "does it hurt?")
+    ProcedureEntityExtractor().process([message])
+    assert not message.get("entities")
+
+
+def test_override_forces_red_flag_intent(nlp) -> None:
+    message = message_with_doc(nlp, "how long does it last? my legs keep giving out", "ask_duration", 0.97)
+    RedFlagOverride().process([message])
+    assert message.get("intent") == {"name": "red_flag", "confidence": 1.0}
+    assert message.get("intent_ranking")[0]["name"] == "red_flag"
+    assert message.get("intent_ranking")[1]["name"] == "ask_duration"
+    assert message.get("red_flag") == {"rules": ["leg_weakness"], "advice": "emergency"}
+
+
+def test_override_keeps_ordinary_intents(nlp) -> None:
+    message = message_with_doc(nlp, "does the nerve block hurt?", "ask_pain", 0.91)
+    RedFlagOverride().process([message])
+    assert message.get("intent") == {"name": "ask_pain", "confidence": 0.91}
+    assert message.get("red_flag") is None

@@ -1,0 +1,33 @@
+"""Clinic settings: environment over file over placeholders."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import ClinicSettings, SettingsError, load_settings
+from tests.conftest import write
+
+
+def test_placeholders_when_nothing_is_configured(tmp_path) -> None:
+    settings = load_settings(environ={}, config_file=tmp_path / "none.yml")
+    assert settings == ClinicSettings()
+    assert "phone number on your appointment letter" in settings.contact_line()
+
+
+def test_file_then_environment(tmp_path) -> None:
+    path = write(tmp_path, "clinic.yml", "name: Lakeside Spine\nphone: 555-0199\nhours: Mon-Fri\n")
+    settings = load_settings(environ={"CLINIC_PHONE": "555-0111"}, config_file=path)
+    assert settings.name == "Lakeside Spine"
+    assert settings.phone == "555-0111"
+    assert settings.contact_line() == "You can reach Lakeside Spine at 555-0111 (Mon-Fri)."
+
+
+def test_config_file_from_environment(tmp_path) -> None:
+    path = write(tmp_path, "c.yml", "name: Hill Clinic\n")
+    assert load_settings(environ={"CLINIC_CONFIG": str(path)}).name == "Hill Clinic"
+
+
+def test_unknown_setting_is_an_error(tmp_path) -> None:
+    path = write(tmp_path, "clinic.yml", "nmae: typo\n")
+    with pytest.raises(SettingsError, match="unknown setting"):
+        load_settings(environ={}, config_file=path)

@@ -1,0 +1,53 @@
+"""The project's own spaCy pipeline: aliases become canonical `procedure` entities."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from bot.paths import SPACY_MODEL_DIR
+from bot.spacy_pipeline import PROCEDURE_LABEL, build_pipeline
+
+
+@pytest.fixture(scope="module")
+def nlp(store):
+    return build_pipeline(store)
+
+
+def _procedures(nlp, text: str) -> list:
+    return [(ent.text, ent.ent_id_) for ent in nlp(text.lower()).ents if ent.label_ == PROCEDURE_LABEL]
+
+
+def test_every_alias_maps_to_its_procedure(nlp, store) -> None:
+    for alias, procedure_id in store.alias_table().items():
+        found = _procedures(nlp, f"what is a {alias} exactly")
+        assert [pid for _, pid in found] == [procedure_id], alias
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("does a facet shot hurt?", ["fji"]),
+        ("wat is a mbb", ["mbb"]),
+        ("how long do facet injections last", ["fji"]),
+        ("Is burning the nerves better than a nerve block?", ["rfa", "mbb"]),
+        ("RFA??", ["rfa"]),
+        ("medial branch nerve blocks vs facet joint injections", ["mbb", "fji"]),
+        ("what are facet joints", []),
+        ("what are medial branch nerves", []),
+        ("does it hurt", []),
+    ],
+)
+def test_patient_phrasings(nlp, text: str, expected: list) -> None:
+    assert [pid for _, pid in _procedures(nlp, text)] == expected
+
+
+def test_lemmatizer_comes_from_lookup_tables(nlp) -> None:
+    assert [token.lemma_ for token in nlp("injections were given")] == ["injection", "be", "give"]
+
+
+def test_built_pipeline_on_disk_matches_the_store(store) -> None:
+    assert (SPACY_MODEL_DIR / "meta.json").exists(), "run `make spacy` to build the pipeline"
+    nlp = spacy.load(SPACY_MODEL_DIR)
+    assert nlp.pipe_names == ["lemmatizer", "entity_ruler"]
+    assert [e.ent_id_ for e in nlp("is a facet shot or ablation better").ents] == ["fji", "rfa"]

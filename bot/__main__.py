@@ -21,6 +21,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     build = commands.add_parser("build-spacy", help="build the spaCy pipeline")
     build.add_argument("--output", type=Path, default=SPACY_MODEL_DIR)
     build.add_argument("--facts", type=Path, default=FACTS_FILE)
+    build.add_argument(
+        "--base", default=None, help="an installed spaCy model to add the ruler to (default: blank)"
+    )
     check = commands.add_parser("check-facts", help="validate the fact store and safety rules")
     check.add_argument("--facts", type=Path, default=FACTS_FILE)
     args = parser.parse_args(argv)
@@ -28,7 +31,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "build-spacy":
         from bot.spacy_pipeline import write_pipeline
 
-        path = write_pipeline(args.output, args.facts)
+        path = write_pipeline(args.output, args.facts, args.base)
         print(f"spaCy pipeline written to {path}")
         return 0
     if args.command == "check-facts":

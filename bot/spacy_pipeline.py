@@ -11,7 +11,7 @@ its `ent_id_`, so "facet shot" and "FJI" both come out as `fji`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import spacy
 from spacy.language import Language
@@ -41,21 +41,32 @@ def alias_patterns(nlp: Language, store: FactStore) -> List[Dict]:
     return patterns
 
 
-def build_pipeline(store: FactStore) -> Language:
-    """Blank English + lookup lemmatizer + EntityRuler fed from the fact store."""
-    nlp = spacy.blank("en")
-    nlp.meta["name"] = PIPELINE_NAME.split("_", 1)[1]
-    nlp.meta["description"] = "Spine FAQ pipeline built from data/facts.yml (no download)."
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": None})
-    nlp.initialize()  # loads the lookup tables from spacy-lookups-data
+def build_pipeline(store: FactStore, base: Optional[str] = None) -> Language:
+    """Blank English + lookup lemmatizer + EntityRuler fed from the fact store.
+
+    With `base` (an installed spaCy model such as `en_core_web_md`), the ruler is
+    added to that model instead, before its statistical NER so procedure names win.
+    """
+    if base:
+        nlp = spacy.load(base)
+        before = {"before": "ner"} if "ner" in nlp.pipe_names else {}
+        ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": None}, **before)
+    else:
+        nlp = spacy.blank("en")
+        nlp.meta["name"] = PIPELINE_NAME.split("_", 1)[1]
+        nlp.meta["description"] = "Spine FAQ pipeline built from data/facts.yml (no download)."
+        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+        ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": None})
+        nlp.initialize()  # loads the lookup tables from spacy-lookups-data
     ruler.add_patterns(alias_patterns(nlp, store))
     return nlp
 
 
-def write_pipeline(output_dir: Path = SPACY_MODEL_DIR, facts_file: Path = FACTS_FILE) -> Path:
+def write_pipeline(
+    output_dir: Path = SPACY_MODEL_DIR, facts_file: Path = FACTS_FILE, base: Optional[str] = None
+) -> Path:
     """Build the pipeline from `facts_file` and save it where `config.yml` expects it."""
-    nlp = build_pipeline(load_fact_store(facts_file))
+    nlp = build_pipeline(load_fact_store(facts_file), base)
     output_dir = Path(output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(output_dir)

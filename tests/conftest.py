@@ -77,3 +77,18 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the held-out NLU scores of this run, when they were measured."""
+    report = PROJECT_ROOT / "reports" / "heldout.json"
+    if report.exists() and report.stat().st_mtime >= terminalreporter._sessionstarttime:
+        import json
+
+        data = json.loads(report.read_text())
+        terminalreporter.write_sep("-", "held-out NLU")
+        terminalreporter.write_line(
+            f"{data['examples']} examples, {data['intents']} intents: accuracy "
+            f"{data['accuracy']:.3f}, macro-F1 {data['macro_f1']:.3f}, "
+            f"{data['sent_to_fallback']} sent to fallback ({report})"
+        )

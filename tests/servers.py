@@ -1,0 +1,115 @@
+"""Start the action server and the Rasa server on free loopback ports for tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+from bot.paths import PROJECT_ROOT
+
+VENV_BIN = Path(sys.executable).parent
+MODEL_FILE = PROJECT_ROOT / "models" / "spine-faq.tar.gz"
+START_TIMEOUT = 180.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT) -> None:
+    """Poll `url` until it answers 200; fail with the server's log if it dies or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} not up after {timeout:.0f}s:\n{log.read_text()[-3000:]}")
+
+
+class Servers:
+    """A running action server + Rasa server pair."""
+
+    def __init__(self, workdir: Path, env: Optional[Dict[str, str]] = None) -> None:
+        self.workdir = workdir
+        self.env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
+                    **(env or {})}
+        self.action_port = free_port()
+        self.rasa_port = free_port()
+        self.processes: List[subprocess.Popen] = []
+        self.logs: Dict[str, Path] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def _spawn(self, name: str, args: List[str], env: Dict[str, str]) -> subprocess.Popen:
+        log = self.workdir / f"{name}.log"
+        self.logs[name] = log
+        process = subprocess.Popen(
+            args, cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+        self.processes.append(process)
+        return process
+
+    def start_actions(self) -> None:
+        env = {**self.env, "SANIC_HOST": "127.0.0.1"}
+        process = self._spawn(
+            "actions",
+            [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
+             "--port", str(self.action_port)],
+            env,
+        )
+        wait_for(f"http://127.0.0.1:{self.action_port}/health", process, self.logs["actions"])
+
+    def start_rasa(self, extra_args: Optional[List[str]] = None) -> None:
+        if not MODEL_FILE.exists():
+            raise RuntimeError(f"no trained model at {MODEL_FILE}: run `make train` first")
+        endpoints = self.workdir / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+        )
+        process = self._spawn(
+            "rasa",
+            [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL_FILE), "--endpoints",
+             str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+             "--interface", "127.0.0.1", "--port", str(self.rasa_port), *(extra_args or [])],
+            self.env,
+        )
+        wait_for(self.url + "/", process, self.logs["rasa"])
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+
+@contextmanager
+def running_servers(workdir: Path, env: Optional[Dict[str, str]] = None) -> Iterator[Servers]:
+    servers = Servers(workdir, env)
+    try:
+        servers.start_actions()
+        servers.start_rasa()
+        yield servers
+    finally:
+        servers.stop()

@@ -1,0 +1,73 @@
+"""End to end over Rasa's REST channel, with the real action server and model.
+
+This is what a new user does after `make run`: post a question, get a cited,
+plain-language answer from the fact store.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+
+import pytest
+
+from tests.servers import running_servers
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("servers")
+    env = {"CLINIC_NAME": "E2E Spine Clinic", "CLINIC_PHONE": "555-0142",
+           "CLINIC_CONFIG": str(workdir / "absent.yml")}
+    with running_servers(workdir, env) as running:
+        yield running
+
+
+def say(servers, sender: str, text: str) -> list:
+    request = urllib.request.Request(
+        servers.url + "/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        return json.loads(response.read())
+
+
+def test_does_it_hurt(servers, store) -> None:
+    replies = say(servers, uuid.uuid4().hex, "does a facet injection hurt?")
+    assert len(replies) == 1
+    assert store.fact("pain_during").answer in replies[0]["text"]
+    assert "Source:" in replies[0]["text"]
+    assert 1 <= len(replies[0]["buttons"]) <= 3
+
+
+def test_follow_up_keeps_the_procedure(servers, store) -> None:
+    sender = uuid.uuid4().hex
+    first = say(servers, sender, "what is a medial branch block")
+    assert store.fact("mbb_what_is").answer in first[0]["text"]
+    follow_up = say(servers, sender, "how long does it last?")
+    assert follow_up[0]["text"].startswith(store.fact("mbb_duration").answer)
+    assert store.fact("fji_duration").answer not in follow_up[0]["text"]
+
+
+def test_button_payload_is_answered(servers, store) -> None:
+    sender = uuid.uuid4().hex
+    first = say(servers, sender, "what is rfa")
+    payload = first[0]["buttons"][0]["payload"]
+    second = say(servers, sender, payload)
+    assert "Source" in second[0]["text"]
+
+
+def test_red_flag_gets_emergency_advice(servers) -> None:
+    replies = say(servers, uuid.uuid4().hex, "does it hurt? i also lost control of my bladder")
+    assert "911" in replies[0]["text"]
+    assert "555-0142" in replies[0]["text"]
+
+
+def test_contact_comes_from_the_environment(servers) -> None:
+    replies = say(servers, uuid.uuid4().hex, "can i talk to a real person")
+    assert "E2E Spine Clinic at 555-0142" in replies[0]["text"]

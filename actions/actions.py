@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -10,13 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import clinic_settings, fact_store, latest_intent, latest_text, send
 from bot import answers, responder, safety
 
-Events = List[Dict[Text, Any]]
+Events = List[Dict[str, Any]]
 
 
 class ActionAnswerQuestion(Action):
     """Answer an FAQ topic from the fact store, for the procedure in discussion."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_question"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
@@ -34,7 +34,7 @@ class ActionAnswerQuestion(Action):
 class ActionGreetPatient(Action):
     """Welcome the patient with the short disclaimer."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_greet_patient"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
@@ -44,7 +44,7 @@ class ActionGreetPatient(Action):
 class ActionGiveRedFlagAdvice(Action):
     """Emergency advice: the kind depends on which red flag the rules found."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_give_red_flag_advice"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
@@ -58,7 +58,7 @@ class ActionGiveRedFlagAdvice(Action):
 class ActionReferPersonalAdvice(Action):
     """Personal medical decisions go to the care team."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_refer_personal_advice"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
@@ -68,7 +68,7 @@ class ActionReferPersonalAdvice(Action):
 class ActionExplainUncovered(Action):
     """Say plainly that the articles don't cover the subject, and refer."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_explain_uncovered"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
@@ -80,7 +80,7 @@ class ActionExplainUncovered(Action):
 class ActionShareClinicContact(Action):
     """Give the clinic's contact details from settings."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_share_clinic_contact"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
@@ -90,7 +90,7 @@ class ActionShareClinicContact(Action):
 class ActionRephrase(Action):
     """Low confidence: ask to rephrase and offer the topics NLU found likeliest."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_rephrase"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
@@ -106,7 +106,7 @@ class ActionRephrase(Action):
 class ActionDeclineOutOfScope(Action):
     """Politely decline unrelated questions."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_decline_out_of_scope"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:

@@ -163,10 +163,14 @@ def answer_personal_advice(store: FactStore, settings: ClinicSettings) -> Reply:
         f" plan or medicine. {settings.contact_line()} I can share general information"
         " from the articles, for example:"
     )
-    return Reply(text=text, buttons=topic_buttons(store, ("which_procedure", "side_effects", "difference")))
+    return Reply(
+        text=text, buttons=topic_buttons(store, ("which_procedure", "side_effects", "difference"))
+    )
 
 
-def answer_red_flag(flag: Optional[RedFlag], general_advice: str, settings: ClinicSettings) -> Reply:
+def answer_red_flag(
+    flag: Optional[RedFlag], general_advice: str, settings: ClinicSettings
+) -> Reply:
     """Emergency advice; `flag` is None when only the classifier saw an emergency."""
     advice = flag.advice if flag else general_advice
     return Reply(text=f"{advice} {settings.contact_line()}")

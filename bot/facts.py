@@ -87,7 +87,7 @@ class UncoveredSubject:
 
     id: str
     label: str
-    patterns: Tuple["re.Pattern[str]", ...]
+    patterns: Tuple[re.Pattern[str], ...]
     except_topics: Tuple[str, ...] = ()
 
     def matches(self, text: str, topic: Optional[str] = None) -> bool:
@@ -306,7 +306,7 @@ def _parse_uncovered(
             try:
                 compiled.append(re.compile(pattern))
             except re.error as error:
-                raise reader.fail("patterns", f"bad regular expression {pattern!r}: {error}")
+                raise reader.fail("patterns", f"bad regular expression {pattern!r}: {error}") from error
         except_topics = reader.text_list("except_topics", required=False)
         for topic in except_topics:
             if topic not in topics:
@@ -359,11 +359,11 @@ def load_fact_store(path: Path = FACTS_FILE) -> FactStore:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise FactStoreError(Path(path), "file", "*", f"cannot be read ({error.strerror})")
+        raise FactStoreError(Path(path), "file", "*", f"cannot be read ({error.strerror})") from error
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise FactStoreError(Path(path), "file", "*", f"is not valid YAML ({error})")
+        raise FactStoreError(Path(path), "file", "*", f"is not valid YAML ({error})") from error
     return parse_fact_store(Path(path), document)
 
 

@@ -7,7 +7,7 @@ Both are registered with Rasa's recipe so `config.yml` can name them as
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -33,9 +33,7 @@ RED_FLAG_INTENT = "red_flag"
 RED_FLAG_KEY = "red_flag"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Turns the EntityRuler's procedure matches into `procedure` entities.
 
@@ -51,11 +49,11 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ProcedureEntityExtractor":
+    ) -> ProcedureEntityExtractor:
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -83,9 +81,7 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class RedFlagOverride(GraphComponent):
     """Forces the `red_flag` intent when the deterministic safety rules fire.
 
@@ -97,11 +93,11 @@ class RedFlagOverride(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "RedFlagOverride":
+    ) -> RedFlagOverride:
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -33,7 +33,7 @@ class RedFlagRule:
     id: str
     label: str
     advice: str
-    groups: Tuple[Tuple["re.Pattern[str]", ...], ...]
+    groups: Tuple[Tuple[re.Pattern[str], ...], ...]
 
     def matches(self, text: str) -> bool:
         return all(any(p.search(text) for p in group) for group in self.groups)
@@ -91,7 +91,9 @@ def parse_safety_rules(path: Path, document: Any) -> SafetyRules:
         raise SafetyRulesError(f"{path}: 'advice' must define exactly {', '.join(URGENCY)}")
     rules = []
     for index, raw in enumerate(document.get("red_flags") or []):
-        where = f"{path}: rule '{raw.get('id', index + 1) if isinstance(raw, Mapping) else index + 1}'"
+        where = (
+            f"{path}: rule '{raw.get('id', index + 1) if isinstance(raw, Mapping) else index + 1}'"
+        )
         if not isinstance(raw, Mapping):
             raise SafetyRulesError(f"{where}: must be a mapping")
         for key in ("id", "label", "advice"):
@@ -109,7 +111,7 @@ def parse_safety_rules(path: Path, document: Any) -> SafetyRules:
             try:
                 compiled.append(tuple(re.compile(pattern) for pattern in group))
             except (re.error, TypeError) as error:
-                raise SafetyRulesError(f"{where}: field 'all_of': bad pattern ({error})")
+                raise SafetyRulesError(f"{where}: field 'all_of': bad pattern ({error})") from error
         rules.append(RedFlagRule(raw["id"], raw["label"], raw["advice"], tuple(compiled)))
     if not rules:
         raise SafetyRulesError(f"{path}: 'red_flags' must list at least one rule")
@@ -123,7 +125,7 @@ def load_safety_rules(path: Path = SAFETY_FILE) -> SafetyRules:
     try:
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise SafetyRulesError(f"{path}: cannot be loaded ({error})")
+        raise SafetyRulesError(f"{path}: cannot be loaded ({error})") from error
     return parse_safety_rules(Path(path), document)
 
 

@@ -68,7 +68,7 @@ def _file_values(path: Path) -> Dict[str, Any]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
-        raise SettingsError(f"{path}: not valid YAML ({error})")
+        raise SettingsError(f"{path}: not valid YAML ({error})") from error
     if not isinstance(document, Mapping):
         raise SettingsError(f"{path}: must be a mapping of setting names to values")
     known = {item.name for item in fields(ClinicSettings)}

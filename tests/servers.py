@@ -25,12 +25,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT) -> None:
+def wait_for(
+    url: str, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT
+) -> None:
     """Poll `url` until it answers 200; fail with the server's log if it dies or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -46,8 +50,12 @@ class Servers:
 
     def __init__(self, workdir: Path, env: Optional[Dict[str, str]] = None) -> None:
         self.workdir = workdir
-        self.env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-                    **(env or {})}
+        self.env = {
+            **os.environ,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            **(env or {}),
+        }
         self.action_port = free_port()
         self.rasa_port = free_port()
         self.processes: List[subprocess.Popen] = []
@@ -70,8 +78,15 @@ class Servers:
         env = {**self.env, "SANIC_HOST": "127.0.0.1"}
         process = self._spawn(
             "actions",
-            [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
-             "--port", str(self.action_port)],
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.action_port),
+            ],
             env,
         )
         wait_for(f"http://127.0.0.1:{self.action_port}/health", process, self.logs["actions"])
@@ -85,9 +100,21 @@ class Servers:
         )
         process = self._spawn(
             "rasa",
-            [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL_FILE), "--endpoints",
-             str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-             "--interface", "127.0.0.1", "--port", str(self.rasa_port), *(extra_args or [])],
+            [
+                str(VENV_BIN / "rasa"),
+                "run",
+                "--model",
+                str(MODEL_FILE),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(PROJECT_ROOT / "credentials.yml"),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+                *(extra_args or []),
+            ],
             self.env,
         )
         wait_for(self.url + "/", process, self.logs["rasa"])

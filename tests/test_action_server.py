@@ -42,7 +42,9 @@ def _request(action: str, text: str, intent: str, procedure=None) -> dict:
 
 def _post(url: str, body: dict):
     request = urllib.request.Request(
-        url + "/webhook", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        url + "/webhook",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -52,10 +54,14 @@ def _post(url: str, body: dict):
 
 
 def test_webhook_answers_from_the_fact_store(action_server, store) -> None:
-    status, body = _post(action_server, _request("action_answer_question", "does the mbb hurt", "ask_pain", "mbb"))
+    status, body = _post(
+        action_server, _request("action_answer_question", "does the mbb hurt", "ask_pain", "mbb")
+    )
     assert status == 200
     assert store.fact("pain_during").answer in body["responses"][0]["text"]
-    assert body["events"] == [{"event": "slot", "timestamp": None, "name": "procedure", "value": "mbb"}]
+    assert body["events"] == [
+        {"event": "slot", "timestamp": None, "name": "procedure", "value": "mbb"}
+    ]
 
 
 def test_unknown_action_is_refused(action_server) -> None:

@@ -11,10 +11,24 @@ from actions import context
 from tests.conftest import make_tracker, procedure_entity
 
 TOPIC_INTENTS = [
-    "ask_what_is", "ask_difference", "ask_medication", "ask_imaging", "ask_purpose",
-    "ask_duration", "ask_pain", "ask_recovery", "ask_side_effects", "ask_rfa_candidate",
-    "ask_next_steps", "ask_why_two_blocks", "ask_no_relief", "ask_which_procedure",
-    "ask_insurance", "ask_facet_joints", "ask_facet_syndrome", "ask_medial_branch_nerves",
+    "ask_what_is",
+    "ask_difference",
+    "ask_medication",
+    "ask_imaging",
+    "ask_purpose",
+    "ask_duration",
+    "ask_pain",
+    "ask_recovery",
+    "ask_side_effects",
+    "ask_rfa_candidate",
+    "ask_next_steps",
+    "ask_why_two_blocks",
+    "ask_no_relief",
+    "ask_which_procedure",
+    "ask_insurance",
+    "ask_facet_joints",
+    "ask_facet_syndrome",
+    "ask_medial_branch_nerves",
     "ask_back_pain_common",
 ]
 
@@ -38,8 +52,11 @@ async def run(action, tracker, domain):
 
 
 def test_action_names_match_the_domain(domain) -> None:
-    names = {cls().name() for cls in vars(act).values()
-             if isinstance(cls, type) and issubclass(cls, act.Action) and cls is not act.Action}
+    names = {
+        cls().name()
+        for cls in vars(act).values()
+        if isinstance(cls, type) and issubclass(cls, act.Action) and cls is not act.Action
+    }
     assert names == set(domain["actions"])
 
 
@@ -111,8 +128,12 @@ async def test_clinic_contact_comes_from_settings(domain) -> None:
 
 
 async def test_rephrase_offers_the_likeliest_topics(store, domain) -> None:
-    ranking = [{"name": "nlu_fallback"}, {"name": "ask_insurance"}, {"name": "greet"},
-               {"name": "ask_pain"}]
+    ranking = [
+        {"name": "nlu_fallback"},
+        {"name": "ask_insurance"},
+        {"name": "greet"},
+        {"name": "ask_pain"},
+    ]
     tracker = make_tracker("hmm the thing", "nlu_fallback", intent_ranking=ranking)
     message, _ = await run(act.ActionRephrase(), tracker, domain)
     titles = [button["title"] for button in message["buttons"]]

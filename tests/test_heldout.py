@@ -64,7 +64,7 @@ def test_heldout_accuracy(agent) -> None:
     macro_f1 = f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)
     errors = [
         {"text": e.get("text"), "expected": g, "predicted": p}
-        for e, g, p in zip(examples, gold, predicted)
+        for e, g, p in zip(examples, gold, predicted, strict=False)
         if g != p
     ]
     REPORT_FILE.parent.mkdir(exist_ok=True)

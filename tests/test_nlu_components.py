@@ -28,7 +28,10 @@ def test_extractor_emits_canonical_procedure_ids(nlp) -> None:
     message = message_with_doc(nlp, "Is a Facet Shot better than burning the nerves?")
     ProcedureEntityExtractor().process([message])
     entities = message.get("entities")
-    assert [(e["entity"], e["value"]) for e in entities] == [("procedure", "fji"), ("procedure", "rfa")]
+    assert [(e["entity"], e["value"]) for e in entities] == [
+        ("procedure", "fji"),
+        ("procedure", "rfa"),
+    ]
     assert message.get(TEXT)[entities[0]["start"] : entities[0]["end"]].lower() == "facet shot"
     assert entities[0]["extractor"] == "ProcedureEntityExtractor"
 
@@ -40,7 +43,9 @@ def test_extractor_leaves_messages_without_procedures_alone(nlp) -> None:
 
 
 def test_override_forces_red_flag_intent(nlp) -> None:
-    message = message_with_doc(nlp, "how long does it last? my legs keep giving out", "ask_duration", 0.97)
+    message = message_with_doc(
+        nlp, "how long does it last? my legs keep giving out", "ask_duration", 0.97
+    )
     RedFlagOverride().process([message])
     assert message.get("intent") == {"name": "red_flag", "confidence": 1.0}
     assert message.get("intent_ranking")[0]["name"] == "red_flag"

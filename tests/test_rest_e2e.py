@@ -20,8 +20,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("servers")
-    env = {"CLINIC_NAME": "E2E Spine Clinic", "CLINIC_PHONE": "555-0142",
-           "CLINIC_CONFIG": str(workdir / "absent.yml")}
+    env = {
+        "CLINIC_NAME": "E2E Spine Clinic",
+        "CLINIC_PHONE": "555-0142",
+        "CLINIC_CONFIG": str(workdir / "absent.yml"),
+    }
     with running_servers(workdir, env) as running:
         yield running
 

@@ -21,8 +21,11 @@ RED_FLAGS = [
     ("my legs are getting weaker by the hour", "emergency", "leg_weakness"),
     ("my leg keeps giving out since the shot", "emergency", "leg_weakness"),
     ("i suddenly can't lift my foot", "emergency", "leg_weakness"),
-    ("I have a fever and the injection site is red and swollen", "infection",
-     "injection_site_infection"),
+    (
+        "I have a fever and the injection site is red and swollen",
+        "infection",
+        "injection_site_infection",
+    ),
     ("chills and the spot where they injected is hot", "infection", "injection_site_infection"),
     ("there is pus coming out of the needle site", "infection", "injection_site_infection"),
     ("I have chest pain after the procedure", "emergency", "chest_breathing"),
@@ -96,7 +99,9 @@ def test_broken_rules_file_is_rejected_with_its_path(tmp_path: Path) -> None:
     with pytest.raises(SafetyRulesError, match=str(path)):
         load_safety_rules(path)
     good_advice = "advice: {emergency: a, infection: b, crisis: c, general: d}\n"
-    bad_pattern = good_advice + "red_flags:\n- {id: x, label: y, advice: emergency, all_of: [['(']]}\n"
+    bad_pattern = (
+        good_advice + "red_flags:\n- {id: x, label: y, advice: emergency, all_of: [['(']]}\n"
+    )
     with pytest.raises(SafetyRulesError, match="rule 'x': field 'all_of': bad pattern"):
         load_safety_rules(write(tmp_path, "s2.yml", bad_pattern))
     unknown_kind = good_advice + "red_flags:\n- {id: x, label: y, advice: nope, all_of: [['a']]}\n"

@@ -15,7 +15,9 @@ def nlp(store):
 
 
 def _procedures(nlp, text: str) -> list:
-    return [(ent.text, ent.ent_id_) for ent in nlp(text.lower()).ents if ent.label_ == PROCEDURE_LABEL]
+    return [
+        (ent.text, ent.ent_id_) for ent in nlp(text.lower()).ents if ent.label_ == PROCEDURE_LABEL
+    ]
 
 
 def test_every_alias_maps_to_its_procedure(nlp, store) -> None:

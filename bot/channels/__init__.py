@@ -1,0 +1,1 @@
+"""Custom Rasa input channels: the web chat page, a signed webhook, and SMS."""

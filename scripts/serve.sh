@@ -19,6 +19,8 @@ export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 [ -x "$bin/rasa" ] || { echo "error: $bin/rasa missing; run 'make install' first" >&2; exit 1; }
 [ -f "$model" ] || { echo "error: no trained model at $model; run 'make train' first" >&2; exit 1; }
 
+mkdir -p var  # the SQLite tracker store lives here (endpoints.yml)
+
 pids=()
 stop() {
   trap - INT TERM EXIT

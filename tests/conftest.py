@@ -79,10 +79,19 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+_SESSION_START = {"time": 0.0}
+
+
+def pytest_sessionstart(session) -> None:
+    import time
+
+    _SESSION_START["time"] = time.time()
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Print the held-out NLU scores of this run, when they were measured."""
     report = PROJECT_ROOT / "reports" / "heldout.json"
-    if report.exists() and report.stat().st_mtime >= terminalreporter._sessionstarttime:
+    if report.exists() and report.stat().st_mtime >= _SESSION_START["time"]:
         import json
 
         data = json.loads(report.read_text())

@@ -91,12 +91,19 @@ class Servers:
         )
         wait_for(f"http://127.0.0.1:{self.action_port}/health", process, self.logs["actions"])
 
+    @property
+    def tracker_db(self) -> Path:
+        """This test's SQLite tracker store (the project default is var/)."""
+        return self.workdir / "conversations.sqlite3"
+
     def start_rasa(self, extra_args: Optional[List[str]] = None) -> None:
         if not MODEL_FILE.exists():
             raise RuntimeError(f"no trained model at {MODEL_FILE}: run `make train` first")
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            "tracker_store:\n  type: SQL\n  dialect: sqlite\n"
+            f'  db: "{self.tracker_db}"\n'
         )
         process = self._spawn(
             "rasa",
@@ -118,6 +125,13 @@ class Servers:
             self.env,
         )
         wait_for(self.url + "/", process, self.logs["rasa"])
+
+    def stop_rasa(self) -> None:
+        """Stop only the Rasa server (the action server keeps running)."""
+        process = self.processes[-1]
+        process.terminate()
+        process.wait(timeout=30)
+        self.processes.remove(process)
 
     def stop(self) -> None:
         for process in reversed(self.processes):

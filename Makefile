@@ -21,7 +21,7 @@ PY310 := $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/b
 	command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 \
 	&& { command -v "$$c"; break; }; done)
 
-.PHONY: help install spacy train run shell validate test lint constraints clean
+.PHONY: help install spacy train run shell validate test lint constraints clean browser
 
 help:
 	@echo "make run       chat: action server + Rasa (REST, socket.io) on 127.0.0.1:5005"
@@ -41,7 +41,20 @@ $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-install: $(INSTALLED)
+# The web chat widget's only npm package (socket.io-client), pinned by web/package-lock.json.
+WEB_DEPS := web/node_modules/.package-lock.json
+$(WEB_DEPS): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+	@touch $@
+
+install: $(INSTALLED) $(WEB_DEPS)
+
+# Debian's Chromium for the web chat browser test (Playwright downloads no browser).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends chromium chromium-driver; fi
 
 # The project's own spaCy pipeline (blank English + lemmatizer + procedure EntityRuler).
 $(SPACY_MODEL): $(INSTALLED) data/facts.yml bot/facts.py bot/spacy_pipeline.py
@@ -61,7 +74,7 @@ train: $(MODEL)
 validate: $(SPACY_MODEL)
 	$(BIN)/rasa data validate --fail-on-warning
 
-run: $(MODEL)
+run: $(MODEL) $(WEB_DEPS)
 	scripts/serve.sh run
 
 shell: $(MODEL)
@@ -70,7 +83,7 @@ shell: $(MODEL)
 lint: $(INSTALLED)
 	$(BIN)/ruff check bot actions tests
 
-test: validate $(MODEL) lint
+test: validate $(MODEL) lint browser $(WEB_DEPS)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out reports/stories
 	$(BIN)/python -m pytest

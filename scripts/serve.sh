@@ -4,6 +4,7 @@
 #   scripts/serve.sh shell  # interactive `rasa shell` in this terminal
 # Ports and host come from the environment (defaults in brackets):
 #   RASA_HOST [127.0.0.1]  RASA_PORT [5005]  ACTION_PORT [5055]  RASA_MODEL [models/spine-faq.tar.gz]
+#   RASA_ENDPOINTS [endpoints.yml, with ACTION_PORT filled in]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,8 +34,8 @@ trap stop INT TERM EXIT
 SANIC_HOST=127.0.0.1 "$bin/python" -m rasa_sdk --actions actions --port "$action_port" &
 pids+=($!)
 
-endpoints=endpoints.yml
-if [ "$action_port" != 5055 ]; then
+endpoints=${RASA_ENDPOINTS:-endpoints.yml}
+if [ -z "${RASA_ENDPOINTS:-}" ] && [ "$action_port" != 5055 ]; then
   endpoints=$(mktemp)
   sed "s/127.0.0.1:5055/127.0.0.1:$action_port/" endpoints.yml > "$endpoints"
 fi

@@ -1,0 +1,377 @@
+"""A signed JSON webhook for messaging platforms, with exactly-once processing.
+
+Messaging platforms deliver each patient message by POSTing it to us and retry when
+they do not get an answer in time. Two things follow:
+
+- Anyone who can reach the URL could otherwise talk to the bot as any patient, so
+  every request must prove it comes from the platform: an HMAC-SHA256 of the raw body
+  with a shared secret (`X-Signature-SHA256`), or a bearer token. The secrets come
+  from the environment only; with neither set the channel refuses everything (503)
+  rather than running open.
+- A retried delivery must not be processed again (the patient would get a second
+  answer and the conversation state would advance twice). Each message carries the
+  platform's `message_id`; the first response is stored in SQLite and returned for
+  every retry. A per-id lock, with the store checked again after taking it, keeps
+  concurrent duplicates from both being processed.
+
+POST /webhooks/signed_webhook/webhook
+    {"message_id": "wamid.123", "sender": "patient-42", "text": "does it hurt?"}
+200 {"message_id": "wamid.123", "replies": [{"text": "...", "buttons": [...]}]}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import sqlite3
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.paths import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Signature-SHA256"
+SECRET_ENV = "WEBHOOK_SECRET"
+TOKEN_ENV = "WEBHOOK_TOKEN"
+DB_ENV = "WEBHOOK_DB"
+DEFAULT_DB = PROJECT_ROOT / "var" / "webhook.sqlite3"
+MAX_ID_CHARS = 256
+MAX_TEXT_CHARS = 5000
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+Result = Tuple[int, Dict[str, Any]]
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of `body` a platform puts in `X-Signature-SHA256`."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def _same(expected: str, provided: str) -> bool:
+    """Constant-time comparison; bytes, because compare_digest rejects non-ASCII str."""
+    return hmac.compare_digest(expected.encode("utf-8"), provided.encode("utf-8", "replace"))
+
+
+def authenticated(
+    body: bytes,
+    signature: Optional[str],
+    authorization: Optional[str],
+    secret: Optional[str],
+    token: Optional[str],
+) -> bool:
+    """True when the body's signature or the bearer token matches a configured secret."""
+    if secret and signature:
+        provided = signature.strip()
+        if provided.lower().startswith("sha256="):
+            provided = provided[len("sha256=") :]
+        if _same(sign(secret, body), provided.lower()):
+            return True
+    if token and authorization:
+        scheme, _, provided = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer" and _same(token, provided.strip()):
+            return True
+    return False
+
+
+class BadRequest(ValueError):
+    """The body is not a valid message; the text is the one-line reason sent back."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One patient message as the platform delivered it."""
+
+    message_id: str
+    sender: str
+    text: str
+
+    @property
+    def digest(self) -> str:
+        """Identifies the text without storing it: the store never holds patient text."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def _field(document: Dict[str, Any], name: str, limit: int) -> str:
+    if name not in document:
+        raise BadRequest(f"missing field '{name}'")
+    value = document[name]
+    if not isinstance(value, str):
+        raise BadRequest(f"field '{name}' must be a string")
+    if not value.strip():
+        raise BadRequest(f"field '{name}' must not be empty")
+    if len(value) > limit:
+        raise BadRequest(f"field '{name}' is longer than {limit} characters")
+    return value
+
+
+def parse_inbound(body: bytes) -> Inbound:
+    """Validate the JSON body; raise BadRequest naming the first problem."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise BadRequest("body must be a JSON object")
+    return Inbound(
+        message_id=_field(document, "message_id", MAX_ID_CHARS),
+        sender=_field(document, "sender", MAX_ID_CHARS),
+        text=_field(document, "text", MAX_TEXT_CHARS),
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A processed message: who sent it, a digest of its text, and our response."""
+
+    sender: str
+    text_digest: str
+    response: Dict[str, Any]
+
+
+class DeliveryStore:
+    """SQLite table message_id -> first response, shared by every retry of a message.
+
+    SQLite because it survives restarts (platforms retry across our restarts too) and
+    needs no server. Each call opens its own connection, so it is safe from the worker
+    threads the channel runs it in.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS deliveries ("
+                " message_id TEXT PRIMARY KEY,"
+                " sender TEXT NOT NULL,"
+                " text_sha256 TEXT NOT NULL,"
+                " response TEXT NOT NULL,"
+                " created_at REAL NOT NULL)"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=10)
+
+    def get(self, message_id: str) -> Optional[Delivery]:
+        connection = self._connect()
+        try:
+            row = connection.execute(
+                "SELECT sender, text_sha256, response FROM deliveries WHERE message_id = ?",
+                (message_id,),
+            ).fetchone()
+        finally:
+            connection.close()
+        if row is None:
+            return None
+        return Delivery(sender=row[0], text_digest=row[1], response=json.loads(row[2]))
+
+    def put(self, message_id: str, delivery: Delivery) -> None:
+        """Record a processed message; IntegrityError if the id is already there."""
+        connection = self._connect()
+        try:
+            with connection:
+                connection.execute(
+                    "INSERT INTO deliveries (message_id, sender, text_sha256, response,"
+                    " created_at) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        message_id,
+                        delivery.sender,
+                        delivery.text_digest,
+                        json.dumps(delivery.response),
+                        time.time(),
+                    ),
+                )
+        finally:
+            connection.close()
+
+
+class KeyedLocks:
+    """One asyncio lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: Dict[str, asyncio.Lock] = {}
+        self._users: Dict[str, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                del self._locks[key]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+def collected_replies(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The bot's messages as {"text", "buttons"}; the platform renders the buttons."""
+    replies = []
+    for message in messages:
+        if message.get("text") or message.get("buttons"):
+            replies.append(
+                {"text": message.get("text", ""), "buttons": list(message.get("buttons") or [])}
+            )
+    return replies
+
+
+def _resolve_db_path(raw: Optional[str]) -> Path:
+    """WEBHOOK_DB, relative paths taken from the project root (not the working dir)."""
+    if not raw:
+        return DEFAULT_DB
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+class SignedWebhookInput(InputChannel):
+    """Rasa input channel `signed_webhook`; see the module docstring for the protocol."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "signed_webhook"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> SignedWebhookInput:
+        """Read the secrets from the environment, never from credentials.yml (kept in git)."""
+        if credentials:
+            logger.warning(
+                "signed_webhook: settings in credentials.yml are ignored; set %s, %s and %s"
+                " in the environment",
+                SECRET_ENV,
+                TOKEN_ENV,
+                DB_ENV,
+            )
+        return cls(
+            secret=os.environ.get(SECRET_ENV) or None,
+            token=os.environ.get(TOKEN_ENV) or None,
+            db_path=_resolve_db_path(os.environ.get(DB_ENV)),
+        )
+
+    def __init__(
+        self,
+        secret: Optional[str] = None,
+        token: Optional[str] = None,
+        db_path: Path = DEFAULT_DB,
+    ) -> None:
+        self.secret = secret
+        self.token = token
+        self.locks = KeyedLocks()
+        # Only create the database when the channel can be used at all, so a plain
+        # `make run` leaves no files behind.
+        self.store: Optional[DeliveryStore] = DeliveryStore(db_path) if self.configured else None
+        if not self.configured:
+            logger.warning(
+                "signed_webhook: neither %s nor %s is set; every request gets 503",
+                SECRET_ENV,
+                TOKEN_ENV,
+            )
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.secret or self.token)
+
+    async def handle(
+        self,
+        body: bytes,
+        signature: Optional[str],
+        authorization: Optional[str],
+        on_new_message: OnNewMessage,
+    ) -> Result:
+        """Status and JSON body for one webhook request (the HTTP route is a thin wrapper)."""
+        if self.store is None:
+            return 503, {"error": "webhook not configured"}
+        if not authenticated(body, signature, authorization, self.secret, self.token):
+            logger.warning("signed_webhook: refused a request without a valid signature or token")
+            return 401, {"error": "invalid or missing signature"}
+        try:
+            inbound = parse_inbound(body)
+        except BadRequest as error:
+            return 400, {"error": str(error)}
+        return await self._deliver(inbound, on_new_message, self.store)
+
+    async def _deliver(
+        self, inbound: Inbound, on_new_message: OnNewMessage, store: DeliveryStore
+    ) -> Result:
+        async with self.locks.hold(inbound.message_id):
+            # Checked after taking the lock: a concurrent duplicate that waited here
+            # finds the response the first delivery stored.
+            stored = await asyncio.to_thread(store.get, inbound.message_id)
+            if stored is not None:
+                if stored.sender != inbound.sender or stored.text_digest != inbound.digest:
+                    logger.warning(
+                        "signed_webhook: message_id %s reused for a different message",
+                        inbound.message_id,
+                    )
+                    return 409, {"error": "message_id was already used for a different message"}
+                logger.info(
+                    "signed_webhook: %s is a retry; sent the stored response", inbound.message_id
+                )
+                return 200, stored.response
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        inbound.text,
+                        collector,
+                        inbound.sender,
+                        input_channel=self.name(),
+                        message_id=inbound.message_id,
+                    )
+                )
+            except Exception:
+                # Nothing stored: the platform's retry gets another chance.
+                logger.exception("signed_webhook: could not process %s", inbound.message_id)
+                return 500, {"error": "the message could not be processed, retry later"}
+            result = {
+                "message_id": inbound.message_id,
+                "replies": collected_replies(collector.messages),
+            }
+            delivery = Delivery(inbound.sender, inbound.digest, result)
+            try:
+                await asyncio.to_thread(store.put, inbound.message_id, delivery)
+            except sqlite3.IntegrityError:
+                # Only possible when another server process shares the file (the lock
+                # is per process): keep every retry's answer identical to what it sent.
+                logger.warning("signed_webhook: %s was processed twice", inbound.message_id)
+                first = await asyncio.to_thread(store.get, inbound.message_id)
+                if first is not None:
+                    return 200, first.response
+            logger.info("signed_webhook: processed %s", inbound.message_id)
+            return 200, result
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        webhook = Blueprint("signed_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.configured else "not configured"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            status, payload = await self.handle(
+                request.body or b"",
+                request.headers.get(SIGNATURE_HEADER),
+                request.headers.get("Authorization"),
+                on_new_message,
+            )
+            return response.json(payload, status=status)
+
+        return webhook

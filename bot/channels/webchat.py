@@ -1,0 +1,174 @@
+"""Rasa input channel that serves the web chat widget, its demo page and its branding.
+
+Patients talk to the assistant over Rasa's own socket.io channel (`socketio:` in
+credentials.yml); this channel only serves the files a browser needs for that, from
+the Rasa server itself, so a clinic adds one <script> tag and nothing is loaded from
+a CDN. Register it in credentials.yml as `bot.channels.webchat.WebChatInput:`;
+Rasa mounts it under `/webhooks/webchat/`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import logging
+from pathlib import Path
+from string import Template
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.answers import STARTER_TOPICS, topic_buttons
+from bot.facts import FactStoreError, ReloadingFactStore
+from bot.paths import PROJECT_ROOT
+from bot.settings import SettingsError, load_settings
+
+logger = logging.getLogger(__name__)
+
+WEB_DIR = PROJECT_ROOT / "web"
+
+# URL name -> (path inside the web directory, content type). A fixed table, so a
+# request can never name a file outside it (no path traversal to guard against).
+ASSETS: Dict[str, Tuple[str, str]] = {
+    "widget.js": ("widget.js", "application/javascript; charset=utf-8"),
+    "widget.css": ("widget.css", "text/css; charset=utf-8"),
+    "socket.io.min.js": (
+        "node_modules/socket.io-client/dist/socket.io.min.js",
+        "application/javascript; charset=utf-8",
+    ),
+}
+
+# Browsers must revalidate, so a clinic sees a new widget or new branding after a
+# restart without asking patients to clear their cache.
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+# The demo page loads only what this server serves; the policy makes a stray CDN
+# reference fail loudly in the browser test instead of silently needing the internet.
+DEMO_PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+    " connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'"
+)
+
+_fact_store = ReloadingFactStore()
+
+
+def missing_asset(path: Path) -> HTTPResponse:
+    """503 with the fix, for a checkout where `npm ci` (make install) has not run yet."""
+    return response.text(
+        f"Web chat asset missing: {path}.\n"
+        "Run `make install` (it runs `npm ci --prefix web`) and restart the server.\n",
+        status=503,
+        headers=NO_CACHE,
+    )
+
+
+def asset_response(name: str, web_dir: Path = WEB_DIR) -> HTTPResponse:
+    """One of the widget's static files, or a 503 explaining how to install it."""
+    relative, content_type = ASSETS[name]
+    path = web_dir / relative
+    try:
+        body = path.read_bytes()
+    except OSError:
+        logger.error("web chat asset missing: %s (run `make install`)", path)
+        return missing_asset(path)
+    return response.raw(body, content_type=content_type, headers=NO_CACHE)
+
+
+def starter_questions() -> List[Dict[str, str]]:
+    """Questions offered before the first message, from the fact store's topics.
+
+    The same questions the greeting offers, so a patient who doesn't know what to ask
+    can start with one tap. A broken store only removes them; the chat still works.
+    """
+    try:
+        store = _fact_store.get()
+    except (FactStoreError, OSError) as error:
+        logger.error("no starter questions for the web chat: %s", error)
+        return []
+    return [button.as_dict() for button in topic_buttons(store, STARTER_TOPICS)]
+
+
+def widget_config(environ: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """Branding and contact details for the widget: the clinic settings, nothing secret.
+
+    Read per request, like the action server does, so what the widget shows and what
+    the answers say come from the same place.
+    """
+    settings = load_settings(environ)
+    config: Dict[str, Any] = dataclasses.asdict(settings)
+    config["contact"] = settings.contact_line()
+    config["starters"] = starter_questions()
+    return config
+
+
+def demo_page(web_dir: Path = WEB_DIR, environ: Optional[Dict[str, str]] = None) -> HTTPResponse:
+    """The demo clinic page, with the clinic's name and title filled in (HTML-escaped)."""
+    path = web_dir / "index.html"
+    try:
+        template = Template(path.read_text(encoding="utf-8"))
+    except OSError:
+        return missing_asset(path)
+    try:
+        settings = load_settings(environ)
+    except SettingsError as error:
+        logger.error("web chat demo page: %s", error)
+        return response.text(f"Clinic settings are broken: {error}\n", status=500)
+    page = template.safe_substitute(
+        clinic_name=html.escape(settings.name), clinic_title=html.escape(settings.title)
+    )
+    headers = {**NO_CACHE, "Content-Security-Policy": DEMO_PAGE_POLICY}
+    return response.html(page, headers=headers)
+
+
+class WebChatInput(InputChannel):
+    """Serves the web chat widget; it receives no messages itself.
+
+    Messages go over the socket.io channel, which already keeps a conversation per
+    session id (`session_persistence: true`); duplicating that here would give two
+    ways to talk to the bot to keep in step.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        web_dir = credentials.get("web_dir")
+        return cls(Path(web_dir) if web_dir else WEB_DIR)
+
+    def __init__(self, web_dir: Path = WEB_DIR) -> None:
+        self.web_dir = web_dir
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Routes: the demo page, the widget's files and its branding as JSON."""
+        webchat = Blueprint("webchat_webhook", __name__)
+        web_dir = self.web_dir
+
+        @webchat.route("/", methods=["GET"])
+        async def index(_: Request) -> HTTPResponse:
+            return demo_page(web_dir)
+
+        @webchat.route("/config.json", methods=["GET"])
+        async def config(_: Request) -> HTTPResponse:
+            try:
+                return response.json(widget_config(), headers=NO_CACHE)
+            except SettingsError as error:
+                logger.error("web chat config: %s", error)
+                return response.json({"error": str(error)}, status=500, headers=NO_CACHE)
+
+        def serve(name: str) -> Callable[[Request], Awaitable[HTTPResponse]]:
+            async def handler(_: Request) -> HTTPResponse:
+                return asset_response(name, web_dir)
+
+            handler.__name__ = "asset_" + name.replace(".", "_")
+            return handler
+
+        for name in ASSETS:
+            webchat.add_route(serve(name), "/" + name, methods=["GET"])
+
+        return webchat

@@ -1,0 +1,64 @@
+"""`make shell` driven like a person would: type a question, read, pick a button, quit."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pexpect
+import pytest
+
+from bot.paths import PROJECT_ROOT
+from tests.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def test_rasa_shell_answers_a_typed_question(tmp_path, store) -> None:
+    action_port, rasa_port = free_port(), free_port()
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmp_path / "shell.sqlite3"}"\n'
+    )
+    env = {
+        **os.environ,
+        "ACTION_PORT": str(action_port),
+        "RASA_PORT": str(rasa_port),
+        "RASA_ENDPOINTS": str(endpoints),
+        "CLINIC_CONFIG": str(tmp_path / "absent.yml"),
+    }
+    shell = pexpect.spawn(
+        "make",
+        ["--no-print-directory", "shell"],
+        cwd=str(PROJECT_ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=180,
+        dimensions=(50, 200),
+    )
+    shell.logfile_read = (tmp_path / "shell.log").open("w")
+    try:
+        shell.expect("Your input ->")
+        shell.sendline("does a facet injection hurt?")
+        # The answer comes with its buttons as a menu, ending in a free-text choice.
+        shell.expect("Type out your own message")
+        answer = ANSI.sub("", shell.before)
+        assert store.fact("pain_during").answer[:40] in answer
+        assert "Source:" in answer
+        shell.send("\r")  # Enter picks the first follow-up question
+        shell.expect("Type out your own message")
+        follow_up = ANSI.sub("", shell.before)
+        assert store.fact("recovery_outpatient").answer[:40] in follow_up
+        # Pick "Type out your own message..." (last choice) and stop the shell.
+        shell.send("\x1b[A")  # arrow up wraps to the last choice
+        shell.send("\r")
+        shell.expect("Your input ->")
+        shell.sendline("/stop")
+        shell.expect(pexpect.EOF, timeout=60)
+        shell.close()
+        assert shell.exitstatus == 0, (tmp_path / "shell.log").read_text()[-2000:]
+    finally:
+        shell.close(force=True)

@@ -306,7 +306,9 @@ def _parse_uncovered(
             try:
                 compiled.append(re.compile(pattern))
             except re.error as error:
-                raise reader.fail("patterns", f"bad regular expression {pattern!r}: {error}") from error
+                raise reader.fail(
+                    "patterns", f"bad regular expression {pattern!r}: {error}"
+                ) from error
         except_topics = reader.text_list("except_topics", required=False)
         for topic in except_topics:
             if topic not in topics:
@@ -359,7 +361,9 @@ def load_fact_store(path: Path = FACTS_FILE) -> FactStore:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise FactStoreError(Path(path), "file", "*", f"cannot be read ({error.strerror})") from error
+        raise FactStoreError(
+            Path(path), "file", "*", f"cannot be read ({error.strerror})"
+        ) from error
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:

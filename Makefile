@@ -21,12 +21,14 @@ PY310 := $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/b
 	command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 \
 	&& { command -v "$$c"; break; }; done)
 
-.PHONY: help install spacy train run shell validate test lint constraints clean browser
+.PHONY: help install spacy train run shell validate test lint constraints clean browser load bench
 
 help:
 	@echo "make run       chat: action server + Rasa (REST, socket.io) on 127.0.0.1:5005"
 	@echo "make shell     chat in this terminal (rasa shell)"
 	@echo "make test      validate data, train if needed, run every test"
+	@echo "make load      load test: 50 concurrent conversations x 20 messages (reports/load.json)"
+	@echo "make bench     train and measure ours vs stock Rasa vs TF-IDF (docs/benchmarks.md)"
 	@echo "make install / spacy / train / validate / lint / clean"
 
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml
@@ -81,12 +83,22 @@ shell: $(MODEL)
 	scripts/serve.sh shell
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check bot actions tests
+	$(BIN)/ruff check bot actions tests scripts bench
 
 test: validate $(MODEL) lint browser $(WEB_DEPS)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out reports/stories
 	$(BIN)/python -m pytest
+
+# Starts its own action server + Rasa on free ports; fails on any lost, duplicated or
+# reordered reply. Timings are reported (docs/reliability.md), never asserted.
+load: $(MODEL)
+	$(BIN)/python scripts/loadtest.py --conversations 50 --messages 20
+
+# Trains ours and the stock pipeline (10+ minutes), then writes docs/benchmarks.md and
+# docs/benchmark_tradeoff.png. `make test` runs a quick smoke version of it.
+bench: $(MODEL)
+	$(BIN)/python scripts/bench.py
 
 constraints: $(INSTALLED)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt

@@ -111,3 +111,13 @@ class ActionDeclineOutOfScope(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         return send(dispatcher, answers.answer_out_of_scope(fact_store(), clinic_settings()))
+
+
+class ActionExplainEnglishOnly(Action):
+    """A question in another language: say politely that answers are English only."""
+
+    def name(self) -> str:
+        return "action_explain_english_only"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
+        return send(dispatcher, answers.answer_english_only(clinic_settings()))

@@ -3,6 +3,8 @@
 Commands:
   build-spacy   build the project's spaCy pipeline into build/spacy_model
   check-facts   validate data/facts.yml and data/safety.yml, print a summary
+  purge         delete conversations older than an age (--older-than 30d), see bot/retention.py
+  allowed-origins  print the CORS allow-list from the clinic settings, one per line
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from bot import retention
 from bot.paths import FACTS_FILE, SPACY_MODEL_DIR
 
 
@@ -26,6 +29,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     check = commands.add_parser("check-facts", help="validate the fact store and safety rules")
     check.add_argument("--facts", type=Path, default=FACTS_FILE)
+    purge = commands.add_parser("purge", help="delete conversations older than an age")
+    retention.add_arguments(purge)
+    commands.add_parser("allowed-origins", help="print the CORS allow-list (for serve.sh)")
     args = parser.parse_args(argv)
 
     if args.command == "build-spacy":
@@ -48,6 +54,19 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"{args.facts}: {len(store.facts)} facts, {len(store.topics)} topics, "
             f"{len(store.procedures)} procedures; {len(rules.rules)} red-flag rules"
         )
+        return 0
+    if args.command == "purge":
+        return retention.run(args)
+    if args.command == "allowed-origins":
+        from bot.settings import SettingsError, load_settings
+
+        try:
+            origins = load_settings().allowed_origins
+        except SettingsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        for origin in origins:
+            print(origin)
         return 0
     return 2  # pragma: no cover - argparse rejects unknown commands
 

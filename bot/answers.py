@@ -209,3 +209,52 @@ def answer_out_of_scope(store: FactStore, settings: ClinicSettings) -> Reply:
         f" your care team. {settings.contact_line()}",
         buttons=topic_buttons(store, STARTER_TOPICS),
     )
+
+
+EMERGENCY_LINE = "If this is an emergency, call 911 or go to the nearest emergency room."
+
+
+def answer_english_only(settings: ClinicSettings) -> Reply:
+    """A question in another language: the articles and answers are English only.
+
+    Simple English (the patient may be reading it with a translator), the clinic
+    contact so they can ask a person in their language, the emergency line because an
+    emergency described in another language is not caught by the English red-flag
+    rules, and one short Spanish line for the clinic's most common other language.
+    """
+    return Reply(
+        text="Sorry, I can only answer questions written in English. Please ask your question"
+        f" in English, or ask the clinic. {settings.contact_line()} {EMERGENCY_LINE}"
+        "\n\nLo siento, solo puedo responder en inglés. Por favor, llame a la clínica."
+    )
+
+
+def answer_too_long(limit: int) -> Reply:
+    """A message over the length limit: ask for one short question, without guessing."""
+    return Reply(
+        text=f"Your message is too long for me (over {limit:,} characters). Please ask one"
+        " short question at a time, in a sentence or two."
+    )
+
+
+def answer_unreadable(store: Optional[FactStore] = None) -> Reply:
+    """Only punctuation, emoji or invisible characters: ask for a question in words."""
+    return Reply(
+        text="I can only read questions typed in words. Please type your question, or pick"
+        " one of these:"
+        if store is not None
+        else "I can only read questions typed in words. Please type your question.",
+        buttons=topic_buttons(store, STARTER_TOPICS) if store is not None else (),
+    )
+
+
+def answer_unavailable(settings: ClinicSettings) -> Reply:
+    """The assistant could not answer (action server down, slow or failing).
+
+    Said instead of silence: the patient learns it is not their fault, when to try
+    again and how to reach a person now.
+    """
+    return Reply(
+        text="Sorry, I can't answer right now because of a technical problem. Please try"
+        f" again in a few minutes. {settings.contact_line()} {EMERGENCY_LINE}"
+    )

@@ -1,8 +1,8 @@
-"""Custom Rasa NLU components: procedure entities and the red-flag override.
+"""Custom Rasa NLU components: procedure entities, the language and red-flag overrides.
 
-Both are registered with Rasa's recipe so `config.yml` can name them as
-`bot.nlu_components.ProcedureEntityExtractor` and
-`bot.nlu_components.RedFlagOverride`.
+All are registered with Rasa's recipe so `config.yml` can name them as
+`bot.nlu_components.ProcedureEntityExtractor`, `bot.nlu_components.NonEnglishOverride`
+and `bot.nlu_components.RedFlagOverride`.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot import safety
+from bot import language, safety
 from bot.spacy_pipeline import PROCEDURE_LABEL
 
 RED_FLAG_INTENT = "red_flag"
 RED_FLAG_KEY = "red_flag"
+NON_ENGLISH_INTENT = "non_english"
+LANGUAGE_KEY = "language"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -78,6 +80,50 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
                     message.get(ENTITIES, []) + self.add_extractor_name(found),
                     add_to_output=True,
                 )
+        return messages
+
+
+def _force_intent(message: Message, intent: str) -> None:
+    """Make `intent` the prediction with confidence 1, ahead of the classifier's ranking."""
+    forced = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+    ranking = [
+        item
+        for item in message.get(INTENT_RANKING_KEY) or []
+        if item.get(INTENT_NAME_KEY) != intent
+    ]
+    message.set(INTENT, forced, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [forced] + ranking, add_to_output=True)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class NonEnglishOverride(GraphComponent):
+    """Forces the `non_english` intent when `bot.language` finds another language.
+
+    The classifier only knows English; on Spanish or Chinese it guesses from shared
+    letters and would answer a random topic. The deterministic detector catches the
+    clear cases (other scripts, foreign function words), while the `non_english`
+    training examples let the classifier catch some more. Placed after the fallback
+    and before RedFlagOverride, so a red flag still wins. The detected language is
+    added to the parse result under `language` for logging and tests.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> NonEnglishOverride:
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            detected = language.detect(message.get(TEXT) or "")
+            if detected is None:
+                continue
+            _force_intent(message, NON_ENGLISH_INTENT)
+            message.set(LANGUAGE_KEY, detected, add_to_output=True)
         return messages
 
 

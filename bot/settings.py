@@ -8,9 +8,10 @@ placeholders that make it obvious nothing was configured. No secret lives here.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import yaml
 
@@ -38,6 +39,10 @@ class ClinicSettings:
         "Hi! I answer common questions about facet joint injections, medial branch blocks"
         " and radiofrequency ablation."
     )
+    # Web pages (scheme://host[:port]) allowed to call the server from a browser (CORS),
+    # for REST and socket.io. Empty: same-origin only, which is what a clinic serving the
+    # widget from this server needs. Environment: comma-separated CLINIC_ALLOWED_ORIGINS.
+    allowed_origins: Tuple[str, ...] = ()
 
     def contact_line(self) -> str:
         """One sentence telling a patient how to reach a person at the clinic."""
@@ -51,13 +56,44 @@ class ClinicSettings:
 
 
 ENV_PREFIX = "CLINIC_"
+LIST_SETTINGS = frozenset({"allowed_origins"})
+_ORIGIN = re.compile(
+    r"^https?://([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:]+\])(:[0-9]{1,5})?$"
+)
 
 
-def _env_values(environ: Mapping[str, str]) -> Dict[str, str]:
-    values = {}
+def parse_origins(value: Any, source: str = "allowed_origins") -> Tuple[str, ...]:
+    """Origins from a comma-separated string or a YAML list, checked one by one.
+
+    A wildcard is refused: the point of the setting is an allow-list, and "*" would let
+    any web page read patients' answers through their browser. A trailing slash is
+    dropped because browsers send the Origin header without one.
+    """
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    origins = []
+    for item in items:
+        origin = str(item).strip().rstrip("/")
+        if not origin:
+            continue
+        if not _ORIGIN.match(origin):
+            raise SettingsError(
+                f"{source}: {origin!r} is not an origin like https://clinic.example.org"
+                " (scheme and host, optional port, no path; '*' is not allowed)"
+            )
+        origins.append(origin)
+    return tuple(dict.fromkeys(origins))
+
+
+def _env_values(environ: Mapping[str, str]) -> Dict[str, Any]:
+    values: Dict[str, Any] = {}
     for item in fields(ClinicSettings):
-        value = environ.get(ENV_PREFIX + item.name.upper())
-        if value:
+        name = ENV_PREFIX + item.name.upper()
+        value = environ.get(name)
+        if not value:
+            continue
+        if item.name in LIST_SETTINGS:
+            values[item.name] = parse_origins(value, name)
+        else:
             values[item.name] = value.strip()
     return values
 
@@ -75,7 +111,15 @@ def _file_values(path: Path) -> Dict[str, Any]:
     unknown = set(document) - known
     if unknown:
         raise SettingsError(f"{path}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}")
-    return {key: str(value) for key, value in document.items() if value is not None}
+    values: Dict[str, Any] = {}
+    for key, value in document.items():
+        if value is None:
+            continue
+        if key in LIST_SETTINGS:
+            values[key] = parse_origins(value, f"{path}: {key}")
+        else:
+            values[key] = str(value)
+    return values
 
 
 def load_settings(

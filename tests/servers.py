@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -54,6 +55,11 @@ class Servers:
             **os.environ,
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            # Sanic refuses bigger request bodies with 413 before reading them, as in
+            # scripts/serve.sh (docs/reliability.md, "Bad input").
+            "SANIC_REQUEST_MAX_SIZE": "65536",
+            # The shared secret Rasa sends to the action server (bot/action_server.py).
+            "ACTION_SERVER_TOKEN": secrets.token_hex(32),
             **(env or {}),
         }
         self.action_port = free_port()
@@ -74,20 +80,32 @@ class Servers:
         self.processes.append(process)
         return process
 
-    def start_actions(self) -> None:
-        env = {**self.env, "SANIC_HOST": "127.0.0.1"}
+    @property
+    def action_token(self) -> str:
+        """The X-Action-Token both servers share (from `env`, or generated)."""
+        return self.env["ACTION_SERVER_TOKEN"]
+
+    def action_endpoint_yaml(self) -> str:
+        """endpoints.yml's action_endpoint, sending the shared secret from the environment."""
+        return (
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            "  headers:\n    X-Action-Token: ${ACTION_SERVER_TOKEN}\n"
+        )
+
+    def start_actions(self, env: Optional[Dict[str, str]] = None) -> None:
+        """Start bot.action_server on loopback; `env` overrides this pair's environment."""
         process = self._spawn(
             "actions",
             [
                 str(VENV_BIN / "python"),
                 "-m",
-                "rasa_sdk",
+                "bot.action_server",
                 "--actions",
                 "actions",
                 "--port",
                 str(self.action_port),
             ],
-            env,
+            {**self.env, **(env or {})},
         )
         wait_for(f"http://127.0.0.1:{self.action_port}/health", process, self.logs["actions"])
 
@@ -101,8 +119,7 @@ class Servers:
             raise RuntimeError(f"no trained model at {MODEL_FILE}: run `make train` first")
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            "tracker_store:\n  type: SQL\n  dialect: sqlite\n"
+            self.action_endpoint_yaml() + "tracker_store:\n  type: SQL\n  dialect: sqlite\n"
             f'  db: "{self.tracker_db}"\n'
         )
         process = self._spawn(

@@ -1,19 +1,30 @@
-"""HTTP-level tests of the real action server process (what Rasa talks to)."""
+"""HTTP-level tests of the real action server process (what Rasa talks to).
+
+It is bot.action_server: rasa_sdk's app behind a shared secret (X-Action-Token).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.servers import Servers
+from bot.paths import PROJECT_ROOT
+from tests.servers import Servers, free_port
+
+# The shared secret Rasa sends; this module's server is started with it.
+TOKEN = secrets.token_hex(32)
 
 
 @pytest.fixture(scope="module")
 def action_server(tmp_path_factory):
-    servers = Servers(tmp_path_factory.mktemp("actions"))
+    servers = Servers(tmp_path_factory.mktemp("actions"), {"ACTION_SERVER_TOKEN": TOKEN})
     try:
         servers.start_actions()
         yield f"http://127.0.0.1:{servers.action_port}"
@@ -40,11 +51,13 @@ def _request(action: str, text: str, intent: str, procedure=None) -> dict:
     }
 
 
-def _post(url: str, body: dict):
+def _post(url: str, body: dict, token: str = TOKEN):
+    """POST an action call with `token` in X-Action-Token ("" sends no header)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["X-Action-Token"] = token
     request = urllib.request.Request(
-        url + "/webhook",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        url + "/webhook", data=json.dumps(body).encode(), headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -68,3 +81,77 @@ def test_unknown_action_is_refused(action_server) -> None:
     status, body = _post(action_server, _request("action_does_not_exist", "hi", "greet"))
     assert status == 404
     assert body.get("action_name") == "action_does_not_exist"
+
+
+def test_request_without_the_token_is_refused(action_server, store) -> None:
+    body = _request("action_answer_question", "does the mbb hurt", "ask_pain", "mbb")
+    status, reply = _post(action_server, body, token="")
+    assert status == 401
+    assert reply == {"error": "missing X-Action-Token header"}
+
+
+def test_request_with_a_wrong_token_is_refused(action_server) -> None:
+    body = _request("action_answer_question", "does the mbb hurt", "ask_pain", "mbb")
+    status, reply = _post(action_server, body, token="x" * 64)
+    assert status == 403
+    assert "responses" not in reply
+
+
+def test_action_list_needs_the_token_but_health_does_not(action_server) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(action_server + "/actions", timeout=10)
+    assert refused.value.code == 401
+    request = urllib.request.Request(action_server + "/actions", headers={"X-Action-Token": TOKEN})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert {"name": "action_answer_question"} in json.loads(response.read())
+    with urllib.request.urlopen(action_server + "/health", timeout=10) as response:
+        assert json.loads(response.read()) == {"status": "ok"}
+
+
+def _listening_addresses(port: int) -> set:
+    """Local addresses of listening TCP sockets on `port`, from /proc/net/tcp{,6}."""
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                addresses.add(address)
+    return addresses
+
+
+def test_listens_on_loopback_only(action_server) -> None:
+    port = int(action_server.rsplit(":", 1)[1])
+    # 127.0.0.1 in /proc's little-endian hex; 0.0.0.0 would be 00000000.
+    assert _listening_addresses(port) == {"0100007F"}
+
+
+def test_refuses_to_start_without_a_token(tmp_path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "ACTION_SERVER_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.action_server", "--port", str(free_port())],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "ACTION_SERVER_TOKEN is not set" in result.stderr
+
+
+def test_refuses_to_start_with_a_short_token() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.action_server", "--port", str(free_port())],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "ACTION_SERVER_TOKEN": "secret"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "shorter than 16 characters" in result.stderr

@@ -21,6 +21,7 @@ def test_rasa_shell_answers_a_typed_question(tmp_path, store) -> None:
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        "  headers:\n    X-Action-Token: ${ACTION_SERVER_TOKEN}\n"  # set by serve.sh
         f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmp_path / "shell.sqlite3"}"\n'
     )
     env = {

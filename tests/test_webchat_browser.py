@@ -196,7 +196,7 @@ def test_branding_comes_from_the_settings(chat) -> None:
     expect(chat.launcher).to_have_text("Ask Lakeside Spine")
     chat.open_chat()
     expect(page.get_by_role("heading", name="Ask Lakeside Spine")).to_be_visible()
-    expect(page.locator(".wc-subtitle")).to_have_text("Lakeside Spine Center")
+    expect(page.locator(".wc-subtitle")).to_have_text("Lakeside Spine Center · (555) 010-0199")
     welcome = chat.bot_messages.first
     expect(welcome).to_contain_text("Welcome to Lakeside Spine Center!")
     # The URL in the welcome is a link; the full stop after it is not part of it.

@@ -34,7 +34,6 @@
     welcome:
       "Hi! I answer common questions about facet joint injections, medial branch blocks" +
       " and radiofrequency ablation.",
-    contact: "",
     starters: [],
   };
 
@@ -232,7 +231,11 @@
     }
     try {
       const saved = JSON.parse(store.get(transcriptKey()) || "[]");
-      state.transcript = Array.isArray(saved) ? saved : [];
+      // Stored by an older widget or edited by hand: keep only entries we can draw.
+      state.transcript = (Array.isArray(saved) ? saved : []).filter(
+        (entry) =>
+          entry && (entry.from === "user" || entry.from === "bot") && typeof entry.text === "string"
+      );
     } catch (e) {
       state.transcript = [];
     }
@@ -319,10 +322,8 @@
       className: "wc-restart",
       text: "Restart conversation",
     });
-    ui.contact = el("p", { className: "wc-contact" });
     const footer = el("footer", { className: "wc-footer" }, [
       ui.restart,
-      ui.contact,
       el("p", {
         className: "wc-disclaimer",
         text: "General information, not medical advice. In an emergency, call 911.",
@@ -368,16 +369,13 @@
     ui.title.textContent = c.title;
     ui.subtitle.textContent = c.name;
     ui.launcherLabel.textContent = c.title;
-    ui.contact.textContent = "";
-    const contact = c.contact || "";
+    // A real phone number becomes a tap-to-call link; the placeholder text does not.
     const phone = c.phone || "";
-    const at = phone && (phone.match(/\d/g) || []).length >= 7 ? contact.indexOf(phone) : -1;
-    if (at >= 0) {
-      ui.contact.append(contact.slice(0, at));
-      ui.contact.append(el("a", { href: "tel:" + phone.replace(/[^\d+]/g, ""), text: phone }));
-      ui.contact.append(contact.slice(at + phone.length));
-    } else {
-      ui.contact.textContent = contact;
+    if ((phone.match(/\d/g) || []).length >= 7) {
+      ui.subtitle.append(" \u00b7 ");
+      ui.subtitle.append(
+        el("a", { href: "tel:" + phone.replace(/[^\d+]/g, ""), className: "wc-phone", text: phone })
+      );
     }
   }
 

@@ -39,6 +39,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import fallback
 from bot.paths import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -359,6 +360,8 @@ class SignedWebhookInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("signed_webhook", __name__)
+        # Cleaned text, and a safe reply instead of silence (bot/channels/fallback.py).
+        protected = fallback.protect(on_new_message)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -370,7 +373,7 @@ class SignedWebhookInput(InputChannel):
                 request.body or b"",
                 request.headers.get(SIGNATURE_HEADER),
                 request.headers.get("Authorization"),
-                on_new_message,
+                protected,
             )
             return response.json(payload, status=status)
 

@@ -34,7 +34,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels import plain_text
+from bot.channels import fallback, plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -260,6 +260,8 @@ class TwilioSmsInput(TwilioInput):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("twilio_sms_webhook", __name__)
+        # Cleaned text, and a safe reply instead of silence (bot/channels/fallback.py).
+        protected = fallback.protect(on_new_message)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -273,7 +275,7 @@ class TwilioSmsInput(TwilioInput):
                 request.url,
                 form,
                 request.headers.get(SIGNATURE_HEADER),
-                on_new_message,
+                protected,
             )
             return response.text(body, status=status)
 

@@ -9,7 +9,6 @@ Rasa mounts it under `/webhooks/webchat/`.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import logging
 from pathlib import Path
@@ -52,6 +51,9 @@ DEMO_PAGE_POLICY = (
     " connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'"
 )
 
+# The clinic settings the widget shows (all public: they are on the clinic's page anyway).
+WIDGET_FIELDS = ("name", "phone", "email", "hours", "website", "title", "primary_color", "welcome")
+
 _fact_store = ReloadingFactStore()
 
 
@@ -92,14 +94,14 @@ def starter_questions() -> List[Dict[str, str]]:
 
 
 def widget_config(environ: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
-    """Branding and contact details for the widget: the clinic settings, nothing secret.
+    """Branding and contact details for the widget, from the clinic settings.
 
     Read per request, like the action server does, so what the widget shows and what
-    the answers say come from the same place.
+    the answers say come from the same place. Only the fields named in WIDGET_FIELDS
+    are published: a setting added later is not exposed to every browser by accident.
     """
     settings = load_settings(environ)
-    config: Dict[str, Any] = dataclasses.asdict(settings)
-    config["contact"] = settings.contact_line()
+    config: Dict[str, Any] = {name: getattr(settings, name) for name in WIDGET_FIELDS}
     config["starters"] = starter_questions()
     return config
 

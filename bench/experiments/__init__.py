@@ -1,0 +1,1 @@
+"""Measurement-only Rasa patches for the tuning experiments in docs/benchmarks.md."""

@@ -1,0 +1,266 @@
+"""Concurrent conversations over Rasa's REST channel, checked against the tracker store.
+
+Each conversation has its own sender id and sends its script one message at a time
+(a patient waits for the answer); conversations run concurrently. The REST reply does
+not echo the patient's text, so correctness is checked afterwards against what Rasa
+stored: the conversation's tracker must hold exactly the messages sent, in order, and
+the bot messages recorded after each one must be the reply the client received.
+The tracker is read straight from the SQLite tracker store, so Rasa's HTTP API (off by
+default, and a way into every conversation) never has to be enabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sqlite3
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import aiohttp
+
+from bench.questions import conversation_script
+from bench.stats import latency_summary
+
+REST_PATH = "/webhooks/rest/webhook"
+REQUEST_TIMEOUT_S = 120.0
+
+
+@dataclass
+class Turn:
+    """One message sent and what came back."""
+
+    text: str
+    status: Optional[int] = None
+    replies: List[Dict[str, Any]] = field(default_factory=list)
+    latency_s: Optional[float] = None
+    error: Optional[str] = None
+
+    @property
+    def reply_texts(self) -> List[str]:
+        return [reply["text"] for reply in self.replies if reply.get("text")]
+
+
+@dataclass
+class Conversation:
+    sender: str
+    turns: List[Turn]
+
+
+@dataclass
+class StoredTurn:
+    """A user message in the tracker and the bot messages stored after it."""
+
+    text: str
+    bot_texts: List[str]
+
+
+@dataclass
+class Check:
+    """Correctness counts; a correct run has zero in every field except the first two."""
+
+    sent: int = 0
+    replies: int = 0
+    errors: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    reordered: int = 0
+    misrouted: int = 0
+    wrong_reply: int = 0
+    foreign: int = 0
+    trackers_exact: int = 0
+    conversations: int = 0
+
+    @property
+    def ok(self) -> bool:
+        failures = (
+            self.errors,
+            self.lost,
+            self.duplicated,
+            self.reordered,
+            self.misrouted,
+            self.wrong_reply,
+            self.foreign,
+        )
+        return not any(failures) and self.trackers_exact == self.conversations
+
+    def add(self, other: Check) -> None:
+        for name in asdict(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+async def _send(session: aiohttp.ClientSession, url: str, sender: str, turn: Turn) -> None:
+    started = time.perf_counter()
+    try:
+        async with session.post(url, json={"sender": sender, "message": turn.text}) as response:
+            turn.status = response.status
+            body = await response.text()
+        turn.latency_s = time.perf_counter() - started
+        if turn.status != 200:
+            turn.error = f"HTTP {turn.status}: {body[:200]}"
+            return
+        replies = json.loads(body)
+        if not isinstance(replies, list):
+            turn.error = f"reply is not a list: {body[:200]}"
+            return
+        turn.replies = replies
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+        turn.latency_s = time.perf_counter() - started
+        turn.error = f"{type(error).__name__}: {error}"
+
+
+async def converse(
+    session: aiohttp.ClientSession, base_url: str, sender: str, script: Sequence[str]
+) -> Conversation:
+    """Send `script` in order, each message only after the previous reply arrived."""
+    conversation = Conversation(sender, [Turn(text) for text in script])
+    for turn in conversation.turns:
+        await _send(session, base_url.rstrip("/") + REST_PATH, sender, turn)
+    return conversation
+
+
+@dataclass
+class LoadRun:
+    conversations: List[Conversation]
+    wall_s: float
+
+    def latencies(self) -> List[float]:
+        """Latencies of answered turns only: a failed request has no meaningful latency."""
+        return [
+            turn.latency_s
+            for conversation in self.conversations
+            for turn in conversation.turns
+            if turn.error is None and turn.latency_s is not None
+        ]
+
+
+async def run_conversations(
+    base_url: str,
+    conversations: int,
+    messages: int,
+    seed: int = 42,
+    concurrency: Optional[int] = None,
+    sender_prefix: Optional[str] = None,
+) -> LoadRun:
+    """Run `conversations` scripted conversations, at most `concurrency` at a time.
+
+    `concurrency=None` starts them all at once (the load test); the benchmark passes a
+    smaller limit so a fixed number of conversations are in flight at any moment. Each
+    sender id gets a random run prefix, so a reused tracker store never mixes runs.
+    """
+    rng = random.Random(seed)
+    prefix = sender_prefix or f"load-{uuid.uuid4().hex[:8]}"
+    scripts = [
+        (f"{prefix}-{index:04d}", conversation_script(rng, messages))
+        for index in range(conversations)
+    ]
+    limit = asyncio.Semaphore(concurrency or conversations)
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def one(sender: str, script: List[str]) -> Conversation:
+            async with limit:
+                return await converse(session, base_url, sender, script)
+
+        started = time.perf_counter()
+        results = await asyncio.gather(*(one(sender, script) for sender, script in scripts))
+        wall_s = time.perf_counter() - started
+    return LoadRun(list(results), wall_s)
+
+
+def read_tracker(db_path: Path, sender: str) -> List[StoredTurn]:
+    """The user messages of `sender` in the SQLite tracker store, with the bot replies.
+
+    Opened read-only, so checking a live server's store cannot disturb it.
+    """
+    uri = f"file:{db_path}?mode=ro"
+    with sqlite3.connect(uri, uri=True) as connection:
+        rows = connection.execute(
+            "SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+        ).fetchall()
+    stored: List[StoredTurn] = []
+    for type_name, data in rows:
+        event = json.loads(data)
+        if type_name == "user":
+            stored.append(StoredTurn(event.get("text") or "", []))
+        elif type_name == "bot" and stored and event.get("text"):
+            stored[-1].bot_texts.append(event["text"])
+    return stored
+
+
+def check_conversation(conversation: Conversation, stored: List[StoredTurn]) -> Check:
+    """Compare what one conversation sent and received with what its tracker holds.
+
+    - lost: a message without a reply, or missing from the tracker;
+    - duplicated: a message stored more than once;
+    - reordered: stored messages out of the order they were sent in;
+    - misrouted: a reply addressed to another sender (`recipient_id`);
+    - wrong_reply: the reply received is not what the tracker recorded for that message;
+    - foreign: a stored user message this conversation never sent.
+    """
+    sender = conversation.sender
+    turns = conversation.turns
+    sent_texts = [turn.text for turn in turns]
+    stored_texts = [turn.text for turn in stored]
+    counts = Counter(stored_texts)
+    check = Check(sent=len(turns), conversations=1)
+    check.trackers_exact = int(stored_texts == sent_texts)
+    sent_set = set(sent_texts)
+    check.foreign = sum(1 for text in stored_texts if text not in sent_set)
+    check.duplicated = sum(max(0, counts[text] - 1) for text in sent_set)
+
+    present = [text for text in sent_texts if counts[text]]
+    observed: List[str] = []
+    for text in stored_texts:
+        if text in sent_set and text not in observed:
+            observed.append(text)
+    check.reordered = sum(1 for a, b in zip(present, observed, strict=False) if a != b)
+
+    first_stored = {}
+    for position, turn in enumerate(stored):
+        first_stored.setdefault(turn.text, position)
+    for turn in turns:
+        if turn.error is not None:
+            check.errors += 1
+        answered = turn.error is None and bool(turn.replies)
+        if answered and all(reply.get("recipient_id") == sender for reply in turn.replies):
+            check.replies += 1
+        elif answered:
+            check.misrouted += 1
+        if not answered or turn.text not in first_stored:
+            check.lost += 1
+            continue
+        if turn.reply_texts != stored[first_stored[turn.text]].bot_texts:
+            check.wrong_reply += 1
+    return check
+
+
+def check_run(run: LoadRun, tracker: Callable[[str], List[StoredTurn]]) -> Check:
+    """Check every conversation of `run` against `tracker(sender)`."""
+    total = Check()
+    for conversation in run.conversations:
+        total.add(check_conversation(conversation, tracker(conversation.sender)))
+    return total
+
+
+def report(run: LoadRun, check: Check, **context: Any) -> Dict[str, Any]:
+    """The JSON-ready result of a load run: correctness counts, latency and throughput."""
+    timing = latency_summary(run.latencies(), run.wall_s)
+    return {
+        **context,
+        "ok": check.ok,
+        **asdict(check),
+        "p50_ms": timing["p50_ms"],
+        "p95_ms": timing["p95_ms"],
+        "p99_ms": timing["p99_ms"],
+        "mean_ms": timing["mean_ms"],
+        "throughput_msg_per_s": timing["throughput_per_s"],
+        "wall_s": timing["wall_s"],
+    }

@@ -1,0 +1,124 @@
+"""The test servers (tests/servers.py), extended for measuring: any model, cold start, memory.
+
+The benchmark starts each model exactly as the end-to-end tests do (our action server,
+a SQLite tracker store in a scratch directory, loopback ports), so both systems are
+measured under the same deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from tests.servers import PROJECT_ROOT, START_TIMEOUT, VENV_BIN, Servers
+
+
+class BenchServers(Servers):
+    """Action server + Rasa for one model; records cold start and peak memory."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        model: Path,
+        env: Optional[Dict[str, str]] = None,
+        tracker_store: str = "sql",
+    ) -> None:
+        super().__init__(workdir, env)
+        self.model = model
+        self.tracker_store = tracker_store
+        self.token = secrets.token_hex(16)
+        self.cold_start_s: Optional[float] = None
+
+    def _endpoints(self) -> Path:
+        endpoints = self.workdir / "endpoints.yml"
+        text = self.action_endpoint_yaml()
+        if self.tracker_store == "sql":
+            text += f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{self.tracker_db}"\n'
+        endpoints.write_text(text)
+        return endpoints
+
+    def start_rasa(self, extra_args: Optional[List[str]] = None) -> None:
+        """Start Rasa with the HTTP API on loopback (token-protected, for /model/parse).
+
+        Cold start is process start to the first successful REST answer: loading the
+        model, building the graph and the first inference all count, as a patient
+        waiting after a restart would see.
+        """
+        started = time.perf_counter()
+        process = self._spawn(
+            "rasa",
+            [
+                str(VENV_BIN / "rasa"),
+                "run",
+                "--model",
+                str(self.model),
+                "--endpoints",
+                str(self._endpoints()),
+                "--credentials",
+                str(PROJECT_ROOT / "credentials.yml"),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+                "--enable-api",
+                "--auth-token",
+                self.token,
+                *(extra_args or []),
+            ],
+            self.env,
+        )
+        body = json.dumps({"sender": f"cold-start-{self.token[:8]}", "message": "hi"}).encode()
+        deadline = started + START_TIMEOUT
+        while time.perf_counter() < deadline:
+            if process.poll() is not None:
+                log = self.logs["rasa"].read_text()[-3000:]
+                raise RuntimeError(f"rasa exited with {process.returncode}:\n{log}")
+            request = urllib.request.Request(
+                self.url + "/webhooks/rest/webhook",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    if response.status == 200 and json.loads(response.read()):
+                        self.cold_start_s = time.perf_counter() - started
+                        return
+            except (OSError, urllib.error.URLError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"no REST answer after {START_TIMEOUT:.0f}s")
+
+    @property
+    def rasa_pid(self) -> int:
+        return self.processes[-1].pid
+
+    def peak_memory_mb(self) -> float:
+        """Peak resident memory (VmHWM) of the Rasa process and any children, in MB.
+
+        VmHWM is the kernel's high-water mark, so one read after the load has run
+        gives the peak without sampling.
+        """
+        return round(sum(_vm_hwm_kb(pid) for pid in _process_tree(self.rasa_pid)) / 1024, 1)
+
+
+def _process_tree(pid: int) -> List[int]:
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            pids.extend(_process_tree(int(child)))
+    return pids
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0

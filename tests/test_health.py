@@ -1,0 +1,165 @@
+"""GET /webhooks/health/ reports the model, the action server and the tracker store.
+
+Against real servers: all healthy (200), the action server down or refusing Rasa's
+token (503), and a tracker store that cannot be opened (503, plus a loud ERROR at
+start-up while the assistant keeps answering). The checks themselves are also tested
+on real Rasa tracker store objects, without a server.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, SQLTrackerStore
+from rasa.shared.core.domain import Domain
+
+from bot import health
+from tests.servers import Servers, running_servers
+from tests.test_rest_e2e import say
+
+
+def get_health(servers: Servers) -> tuple:
+    try:
+        with urllib.request.urlopen(servers.url + "/webhooks/health/", timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+# --- the checks, on real tracker stores --------------------------------------------------
+
+
+def _agent(store) -> SimpleNamespace:
+    return SimpleNamespace(tracker_store=FailSafeTrackerStore(store))
+
+
+async def test_sql_store_is_healthy_until_its_table_is_gone(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite3"
+    agent = _agent(SQLTrackerStore(Domain.empty(), db=str(db)))
+    check = await health.check_tracker_store(agent, health.FailureLog())
+    assert check.ok and check.extra["type"] == "SQLTrackerStore"
+    with sqlite3.connect(db) as connection:
+        connection.execute("DROP TABLE events")
+    check = await health.check_tracker_store(agent, health.FailureLog())
+    assert not check.ok
+    assert check.detail == "unreachable: OperationalError"
+
+
+async def test_in_memory_store_is_reported_as_not_persisted() -> None:
+    agent = _agent(InMemoryTrackerStore(Domain.empty()))
+    check = await health.check_tracker_store(agent, health.FailureLog())
+    assert not check.ok
+    assert check.extra["type"] == "InMemoryTrackerStore"
+    assert "lost on restart" in check.detail
+
+
+async def test_a_recent_save_failure_makes_the_store_unhealthy(tmp_path: Path, caplog) -> None:
+    agent = _agent(SQLTrackerStore(Domain.empty(), db=str(tmp_path / "c.sqlite3")))
+    failures = health.FailureLog()
+    health.watch_tracker_store(agent, failures)
+    # What Rasa's fail-safe wrapper does when a save fails.
+    agent.tracker_store.on_tracker_store_error(OSError("disk full"))
+    assert failures.count == 1
+    assert "TRACKER STORE FAILURE (OSError" in caplog.text
+    check = await health.check_tracker_store(agent, failures)
+    assert not check.ok and "OSError" in check.detail
+    failures.last_time = time.monotonic() - health.FAILURE_WINDOW - 1
+    assert (await health.check_tracker_store(agent, failures)).ok
+
+
+async def test_no_agent_means_nothing_is_healthy() -> None:
+    body = await health.report(None, health.FailureLog(), timeout=1)
+    assert body["status"] == "fail"
+    assert body["model"]["loaded"] is False
+    assert not body["tracker_store"]["ok"] and not body["action_server"]["ok"]
+
+
+def test_action_base_url() -> None:
+    assert health.action_base_url("http://127.0.0.1:5055/webhook") == "http://127.0.0.1:5055"
+    assert health.action_base_url("http://a:1/actions/webhook/") == "http://a:1/actions"
+
+
+# --- real servers ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_healthy_then_action_server_problems(tmp_path: Path) -> None:
+    with running_servers(tmp_path, {"CLINIC_CONFIG": str(tmp_path / "absent.yml")}) as servers:
+        status, body = get_health(servers)
+        assert status == 200, body
+        assert body["status"] == "ok"
+        assert body["model"]["loaded"] is True
+        assert body["model"]["name"] == "spine-faq.tar.gz" and body["model"]["id"]
+        assert body["action_server"] == {"ok": True, "detail": "ok", "actions": 9}
+        assert body["tracker_store"]["ok"] is True
+        assert body["tracker_store"]["type"] == "SQLTrackerStore"
+
+        actions = next(p for p in servers.processes if "bot.action_server" in p.args)
+        actions.terminate()
+        actions.wait(timeout=30)
+        servers.processes.remove(actions)
+        status, body = get_health(servers)
+        assert status == 503
+        assert body["status"] == "fail"
+        assert body["action_server"]["ok"] is False
+        assert body["action_server"]["detail"].startswith("unreachable")
+        assert body["tracker_store"]["ok"] is True  # only the broken part is reported
+
+        # An action server with another secret than Rasa's: every action would fail.
+        servers.start_actions(env={"ACTION_SERVER_TOKEN": uuid.uuid4().hex})
+        status, body = get_health(servers)
+        assert status == 503
+        assert body["action_server"]["detail"] == "refuses Rasa's X-Action-Token (HTTP 403)"
+
+
+def wait_for_log(servers: Servers, text: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        log = servers.logs["rasa"].read_text()
+        if text in log or time.monotonic() > deadline:
+            assert text in log, log[-3000:]
+            return log
+        time.sleep(0.2)
+
+
+class UnopenableStoreServers(Servers):
+    """The tracker store is a SQLite file in a directory that does not exist."""
+
+    @property
+    def tracker_db(self) -> Path:
+        return self.workdir / "no-such-directory" / "conversations.sqlite3"
+
+
+@pytest.mark.slow
+def test_unavailable_tracker_store_is_loud_and_unhealthy(tmp_path: Path) -> None:
+    servers = UnopenableStoreServers(tmp_path, {"CLINIC_CONFIG": str(tmp_path / "absent.yml")})
+    try:
+        servers.start_actions()
+        servers.start_rasa()
+        # Logged by the start-up check, which runs just after Rasa starts answering.
+        log = wait_for_log(servers, "TRACKER STORE UNAVAILABLE (SQLTrackerStore)")
+        assert "ERROR    bot.health" in log
+
+        status, body = get_health(servers)
+        assert status == 503
+        assert body["tracker_store"]["ok"] is False
+        assert body["tracker_store"]["type"] == "SQLTrackerStore"
+        assert body["tracker_store"]["detail"] == "unreachable: OperationalError"
+        assert body["model"]["ok"] and body["action_server"]["ok"]
+
+        # The assistant still answers (from memory), and every lost save is counted.
+        replies = say(servers, uuid.uuid4().hex, "does a facet injection hurt?")
+        assert "Source:" in replies[0]["text"]
+        status, body = get_health(servers)
+        assert status == 503 and body["tracker_store"]["failures"] >= 1
+        assert "TRACKER STORE FAILURE" in servers.logs["rasa"].read_text()
+    finally:
+        servers.stop()

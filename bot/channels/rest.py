@@ -20,7 +20,6 @@ bot messages. What changes, compared with Rasa's RestInput:
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Optional
@@ -32,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import fallback
+from bot.channels.json_body import BadRequest, json_object, string_field
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -40,10 +40,6 @@ MAX_SENDER_CHARS = 256
 # Long enough for the guard's polite "too long" reply to be the answer; anything
 # beyond is not a patient's question.
 MAX_MESSAGE_FIELD_CHARS = 10_000
-
-
-class BadRequest(ValueError):
-    """The body is not a valid message; the text is the one-line reason sent back."""
 
 
 @dataclass(frozen=True)
@@ -55,33 +51,13 @@ class RestMessage:
     metadata: Optional[Dict[str, Any]]
 
 
-def _string_field(document: Dict[str, Any], name: str, limit: int) -> str:
-    if name not in document or document[name] is None:
-        raise BadRequest(f"missing field '{name}'")
-    value = document[name]
-    if not isinstance(value, str):
-        raise BadRequest(f"field '{name}' must be a string")
-    if not value.strip():
-        raise BadRequest(f"field '{name}' must not be empty")
-    if len(value) > limit:
-        raise BadRequest(f"field '{name}' is longer than {limit} characters")
-    return value
-
-
 def parse_body(body: bytes) -> RestMessage:
     """Validate a REST request body; raise BadRequest naming the first problem."""
-    if not body or not body.strip():
-        raise BadRequest("body is empty; send a JSON object with 'sender' and 'message'")
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadRequest("body is not valid JSON") from None
-    if not isinstance(document, dict):
-        raise BadRequest("body must be a JSON object with 'sender' and 'message'")
-    sender = _string_field(document, "sender", MAX_SENDER_CHARS)
+    document = json_object(body, "'sender' and 'message'")
+    sender = string_field(document, "sender", MAX_SENDER_CHARS)
     if any(unicodedata.category(char)[0] == "C" for char in sender):
         raise BadRequest("field 'sender' must not contain control or invisible characters")
-    message = _string_field(document, "message", MAX_MESSAGE_FIELD_CHARS)
+    message = string_field(document, "message", MAX_MESSAGE_FIELD_CHARS)
     metadata = document.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise BadRequest("field 'metadata' must be a JSON object")

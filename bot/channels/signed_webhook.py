@@ -40,6 +40,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import fallback
+from bot.channels.json_body import BadRequest, json_object, string_field
 from bot.paths import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -87,10 +88,6 @@ def authenticated(
     return False
 
 
-class BadRequest(ValueError):
-    """The body is not a valid message; the text is the one-line reason sent back."""
-
-
 @dataclass(frozen=True)
 class Inbound:
     """One patient message as the platform delivered it."""
@@ -105,31 +102,13 @@ class Inbound:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def _field(document: Dict[str, Any], name: str, limit: int) -> str:
-    if name not in document:
-        raise BadRequest(f"missing field '{name}'")
-    value = document[name]
-    if not isinstance(value, str):
-        raise BadRequest(f"field '{name}' must be a string")
-    if not value.strip():
-        raise BadRequest(f"field '{name}' must not be empty")
-    if len(value) > limit:
-        raise BadRequest(f"field '{name}' is longer than {limit} characters")
-    return value
-
-
 def parse_inbound(body: bytes) -> Inbound:
     """Validate the JSON body; raise BadRequest naming the first problem."""
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest("body is not valid JSON") from None
-    if not isinstance(document, dict):
-        raise BadRequest("body must be a JSON object")
+    document = json_object(body, "'message_id', 'sender' and 'text'")
     return Inbound(
-        message_id=_field(document, "message_id", MAX_ID_CHARS),
-        sender=_field(document, "sender", MAX_ID_CHARS),
-        text=_field(document, "text", MAX_TEXT_CHARS),
+        message_id=string_field(document, "message_id", MAX_ID_CHARS),
+        sender=string_field(document, "sender", MAX_ID_CHARS),
+        text=string_field(document, "text", MAX_TEXT_CHARS),
     )
 
 

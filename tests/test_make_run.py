@@ -1,0 +1,66 @@
+"""`make run` as a new user runs it: both servers come up, answer, and Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.request
+
+import pexpect
+import pytest
+
+from bot.paths import PROJECT_ROOT
+from tests.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_make_run_answers_and_ctrl_c_stops_both_servers(tmp_path, store) -> None:
+    action_port, rasa_port = free_port(), free_port()
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        "  headers:\n    X-Action-Token: ${ACTION_SERVER_TOKEN}\n"  # set by serve.sh
+        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmp_path / "run.sqlite3"}"\n'
+    )
+    env = {
+        **os.environ,
+        "ACTION_PORT": str(action_port),
+        "RASA_PORT": str(rasa_port),
+        "RASA_ENDPOINTS": str(endpoints),
+        "CLINIC_CONFIG": str(tmp_path / "absent.yml"),
+    }
+    run = pexpect.spawn(
+        "make",
+        ["--no-print-directory", "run"],
+        cwd=str(PROJECT_ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=180,
+    )
+    run.logfile_read = (tmp_path / "run.log").open("w")
+    try:
+        run.expect("Rasa server is up and running")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
+            data=json.dumps({"sender": "make-run", "message": "does it hurt?"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            replies = json.loads(response.read())
+        assert store.fact("pain_during").answer in replies[0]["text"]
+        assert port_open(action_port) and port_open(rasa_port)
+
+        run.sendintr()  # Ctrl-C, as in a terminal: the whole foreground group gets it
+        run.expect(pexpect.EOF, timeout=60)
+    finally:
+        run.close(force=True)
+    assert not port_open(rasa_port), "Rasa still listening after Ctrl-C"
+    assert not port_open(action_port), "action server still listening after Ctrl-C"

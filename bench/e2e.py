@@ -33,15 +33,21 @@ def conversation_plan(turns: int, concurrency: int, length: int) -> tuple:
 
 
 async def rest_level(
-    base_url: str, concurrency: int, turns: int, length: int, seed: int
+    base_url: str, concurrency: int, turns: int, length: int, seed: int, think_s: float = 0.0
 ) -> Dict[str, Any]:
     conversations, messages = conversation_plan(turns, concurrency, length)
     load_before = os.getloadavg()[0]
     run = await run_conversations(
-        base_url, conversations, messages, seed=seed + concurrency, concurrency=concurrency
+        base_url,
+        conversations,
+        messages,
+        seed=seed + concurrency,
+        concurrency=concurrency,
+        think_s=think_s,
     )
     return {
         "concurrency": concurrency,
+        "think_s": think_s,
         "conversations": conversations,
         "messages_per_conversation": messages,
         "errors": sum(t.error is not None for c in run.conversations for t in c.turns),
@@ -58,14 +64,17 @@ def rest_levels(
     turns: int,
     length: int = 10,
     seed: int = 42,
+    think_s: float = 0.0,
 ) -> List[Dict[str, Any]]:
     """Time each concurrency level, and check its conversations against the tracker store.
 
-    Without a SQLite store (`tracker_db=None`) only the replies are checked.
+    Without a SQLite store (`tracker_db=None`) only the replies are checked. With
+    `think_s` each conversation pauses after every answer: the rate is then the offered
+    load, not the server's capacity, and the latencies are what a patient waits.
     """
     results = []
     for concurrency in levels:
-        result = asyncio.run(rest_level(base_url, concurrency, turns, length, seed))
+        result = asyncio.run(rest_level(base_url, concurrency, turns, length, seed, think_s))
         run = result.pop("_run")
         if tracker_db is None:
             result["correct"] = not result["errors"]

@@ -29,6 +29,7 @@ from bench.stats import latency_summary
 
 REST_PATH = "/webhooks/rest/webhook"
 REQUEST_TIMEOUT_S = 120.0
+MAX_PROBLEMS = 10
 
 
 @dataclass
@@ -75,6 +76,8 @@ class Check:
     foreign: int = 0
     trackers_exact: int = 0
     conversations: int = 0
+    # The first few failures, described, so a failed run says what went wrong.
+    problems: List[Dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -91,7 +94,9 @@ class Check:
 
     def add(self, other: Check) -> None:
         for name in asdict(self):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+            if name != "problems":
+                setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems.extend(other.problems[: MAX_PROBLEMS - len(self.problems)])
 
 
 async def _send(session: aiohttp.ClientSession, url: str, sender: str, turn: Turn) -> None:
@@ -115,11 +120,21 @@ async def _send(session: aiohttp.ClientSession, url: str, sender: str, turn: Tur
 
 
 async def converse(
-    session: aiohttp.ClientSession, base_url: str, sender: str, script: Sequence[str]
+    session: aiohttp.ClientSession,
+    base_url: str,
+    sender: str,
+    script: Sequence[str],
+    think_s: float = 0.0,
 ) -> Conversation:
-    """Send `script` in order, each message only after the previous reply arrived."""
+    """Send `script` in order, each message only after the previous reply arrived.
+
+    `think_s` is a pause after each reply (a patient reading and typing); 0 sends
+    back to back, the worst case a server can see from that many conversations.
+    """
     conversation = Conversation(sender, [Turn(text) for text in script])
-    for turn in conversation.turns:
+    for index, turn in enumerate(conversation.turns):
+        if index and think_s:
+            await asyncio.sleep(think_s)
         await _send(session, base_url.rstrip("/") + REST_PATH, sender, turn)
     return conversation
 
@@ -146,6 +161,7 @@ async def run_conversations(
     seed: int = 42,
     concurrency: Optional[int] = None,
     sender_prefix: Optional[str] = None,
+    think_s: float = 0.0,
 ) -> LoadRun:
     """Run `conversations` scripted conversations, at most `concurrency` at a time.
 
@@ -167,7 +183,7 @@ async def run_conversations(
 
         async def one(sender: str, script: List[str]) -> Conversation:
             async with limit:
-                return await converse(session, base_url, sender, script)
+                return await converse(session, base_url, sender, script, think_s)
 
         started = time.perf_counter()
         results = await asyncio.gather(*(one(sender, script) for sender, script in scripts))
@@ -226,19 +242,33 @@ def check_conversation(conversation: Conversation, stored: List[StoredTurn]) -> 
     first_stored = {}
     for position, turn in enumerate(stored):
         first_stored.setdefault(turn.text, position)
+
+    def problem(kind: str, turn: Turn, **details: Any) -> None:
+        if len(check.problems) < MAX_PROBLEMS:
+            check.problems.append({"kind": kind, "sender": sender, "text": turn.text, **details})
+
     for turn in turns:
         if turn.error is not None:
             check.errors += 1
+            problem("error", turn, error=turn.error)
         answered = turn.error is None and bool(turn.replies)
         if answered and all(reply.get("recipient_id") == sender for reply in turn.replies):
             check.replies += 1
         elif answered:
             check.misrouted += 1
+            problem("misrouted", turn, recipients=[r.get("recipient_id") for r in turn.replies])
         if not answered or turn.text not in first_stored:
             check.lost += 1
+            problem("lost", turn, answered=answered, stored=turn.text in first_stored)
             continue
-        if turn.reply_texts != stored[first_stored[turn.text]].bot_texts:
+        stored_texts_for_turn = stored[first_stored[turn.text]].bot_texts
+        if turn.reply_texts != stored_texts_for_turn:
             check.wrong_reply += 1
+            problem("wrong_reply", turn, received=turn.reply_texts, stored=stored_texts_for_turn)
+    if not check.trackers_exact and len(check.problems) < MAX_PROBLEMS:
+        check.problems.append(
+            {"kind": "tracker", "sender": sender, "sent": sent_texts, "stored": stored_texts}
+        )
     return check
 
 

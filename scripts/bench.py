@@ -211,9 +211,19 @@ def run_rasa(
             args.turns,
             length=args.conversation_length,
         )
+        paced = e2e.rest_levels(
+            servers.url,
+            servers.tracker_db if args.tracker_store == "sql" else None,
+            args.paced_levels,
+            args.turns,
+            length=args.conversation_length,
+            think_s=args.think,
+        )
         parse = e2e.parse_levels(servers.url, servers.token, args.parse_levels, args.parse_requests)
         # VmHWM is a high-water mark: read again after the load, it is the run's peak.
-        system["e2e"].update(peak_memory_mb=servers.peak_memory_mb(), rest=rest, parse=parse)
+        system["e2e"].update(
+            peak_memory_mb=servers.peak_memory_mb(), rest=rest, paced=paced, parse=parse
+        )
     finally:
         servers.stop()
     return system
@@ -233,6 +243,11 @@ def summary(result: Dict[str, Any]) -> str:
                 f"[{level['concurrency']} conv: p95 {level['p95_ms']:.0f} ms, "
                 f"{level['throughput_per_s']:.1f}/s]"
             )
+        for level in (system.get("e2e") or {}).get("paced", []):
+            parts.append(
+                f"[{level['concurrency']} conv, {level['think_s']:g} s think: "
+                f"p95 {level['p95_ms']:.0f} ms]"
+            )
         lines.append(" ".join(parts))
     for check in result["targets"]:
         verdict = {True: "met", False: "NOT MET", None: "not measured"}[check["met"]]
@@ -249,6 +264,12 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         "--ours-model", type=Path, help="measure this trained model as ours instead of training"
     )
     parser.add_argument("--levels", default="1,8,32", help="concurrent conversations")
+    parser.add_argument(
+        "--paced-levels", default="8", help="conversations with a think time ('' for none)"
+    )
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="seconds each paced conversation waits per answer"
+    )
     parser.add_argument("--parse-levels", default="1,8", help="concurrent /model/parse clients")
     parser.add_argument("--turns", type=int, help="REST turns per level (default 200)")
     parser.add_argument("--parse-requests", type=int, help="/model/parse per level (default 200)")
@@ -277,6 +298,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
     args.levels = [int(c) for c in args.levels.split(",")]
     args.parse_levels = [int(c) for c in args.parse_levels.split(",")]
+    args.paced_levels = [int(c) for c in args.paced_levels.split(",") if c.strip()]
     args.turns = args.turns or (16 if args.quick else 200)
     args.parse_requests = args.parse_requests or (16 if args.quick else 200)
     args.ours_config = args.ours_config.resolve()
@@ -326,6 +348,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             "turns": args.turns,
             "parse_requests": args.parse_requests,
             "conversation_length": args.conversation_length,
+            "paced_levels": args.paced_levels,
+            "think_s": args.think,
             "rasa_env": args.rasa_env,
             "tracker_store": args.tracker_store,
             "plot_name": plot.name,

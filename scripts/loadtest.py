@@ -60,6 +60,9 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--messages", type=int, default=20, help="messages per conversation")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, default=PROJECT_ROOT / "reports" / "load.json")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the started servers' logs and tracker store here"
+    )
     args = parser.parse_args(argv)
 
     if args.url:
@@ -73,9 +76,11 @@ def main(argv: Optional[list] = None) -> int:
     else:
         from tests.servers import running_servers
 
-        with tempfile.TemporaryDirectory(prefix="loadtest-") as workdir:
+        with tempfile.TemporaryDirectory(prefix="loadtest-") as scratch:
+            workdir = args.workdir or Path(scratch)
+            workdir.mkdir(parents=True, exist_ok=True)
             print("starting the action server and Rasa on free loopback ports ...", flush=True)
-            with running_servers(Path(workdir)) as servers:
+            with running_servers(workdir) as servers:
                 result = load_test(
                     servers.url,
                     args.tracker_db or servers.tracker_db,

@@ -11,7 +11,7 @@ import asyncio
 import os
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import aiohttp
 
@@ -65,6 +65,7 @@ def rest_levels(
     length: int = 10,
     seed: int = 42,
     think_s: float = 0.0,
+    cpu: Optional[Callable[[], Dict[str, float]]] = None,
 ) -> List[Dict[str, Any]]:
     """Time each concurrency level, and check its conversations against the tracker store.
 
@@ -74,8 +75,17 @@ def rest_levels(
     """
     results = []
     for concurrency in levels:
+        cpu_before = cpu() if cpu else {}
         result = asyncio.run(rest_level(base_url, concurrency, turns, length, seed, think_s))
         run = result.pop("_run")
+        if cpu and result["count"]:
+            cpu_after = cpu()
+            result["cpu_ms_per_turn"] = {
+                name: round(
+                    (cpu_after[name] - cpu_before.get(name, 0.0)) / result["count"] * 1000, 1
+                )
+                for name in cpu_after
+            }
         if tracker_db is None:
             result["correct"] = not result["errors"]
         else:
@@ -122,9 +132,23 @@ async def parse_level(base_url: str, token: str, concurrency: int, requests: int
 
 
 def parse_levels(
-    base_url: str, token: str, levels: Sequence[int], requests: int
+    base_url: str,
+    token: str,
+    levels: Sequence[int],
+    requests: int,
+    cpu: Optional[Callable[[], Dict[str, float]]] = None,
 ) -> List[Dict[str, Any]]:
-    return [asyncio.run(parse_level(base_url, token, c, requests)) for c in levels]
+    results = []
+    for concurrency in levels:
+        before = cpu() if cpu else {}
+        result = asyncio.run(parse_level(base_url, token, concurrency, requests))
+        if cpu and result["count"]:
+            after = cpu()
+            result["cpu_ms_per_parse"] = round(
+                (after["rasa"] - before["rasa"]) / result["count"] * 1000, 1
+            )
+        results.append(result)
+    return results
 
 
 def warm_up(base_url: str, turns: int = 10) -> None:

@@ -125,16 +125,19 @@ async def converse(
     sender: str,
     script: Sequence[str],
     think_s: float = 0.0,
+    rng: Optional[random.Random] = None,
 ) -> Conversation:
     """Send `script` in order, each message only after the previous reply arrived.
 
-    `think_s` is a pause after each reply (a patient reading and typing); 0 sends
-    back to back, the worst case a server can see from that many conversations.
+    `think_s` is the mean pause before each message (a patient reading and typing),
+    drawn uniformly from 0.5-1.5 times it so conversations do not move in lockstep;
+    0 sends back to back, the worst case a server can see from that many conversations.
     """
     conversation = Conversation(sender, [Turn(text) for text in script])
-    for index, turn in enumerate(conversation.turns):
-        if index and think_s:
-            await asyncio.sleep(think_s)
+    rng = rng or random.Random(0)
+    for turn in conversation.turns:
+        if think_s:
+            await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
         await _send(session, base_url.rstrip("/") + REST_PATH, sender, turn)
     return conversation
 
@@ -181,12 +184,15 @@ async def run_conversations(
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
-        async def one(sender: str, script: List[str]) -> Conversation:
+        async def one(index: int, sender: str, script: List[str]) -> Conversation:
+            pauses = random.Random(f"{seed}-{index}")  # reproducible think times
             async with limit:
-                return await converse(session, base_url, sender, script, think_s)
+                return await converse(session, base_url, sender, script, think_s, pauses)
 
         started = time.perf_counter()
-        results = await asyncio.gather(*(one(sender, script) for sender, script in scripts))
+        results = await asyncio.gather(
+            *(one(index, sender, script) for index, (sender, script) in enumerate(scripts))
+        )
         wall_s = time.perf_counter() - started
     return LoadRun(list(results), wall_s)
 

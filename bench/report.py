@@ -104,6 +104,7 @@ def rest_table(systems: List[Dict[str, Any]], levels: Sequence[int]) -> List[str
     header = ["System"]
     for c in levels:
         header += [f"{c} conv.: p50 / p95 / p99 ms", f"{c} conv.: turns/s"]
+    header.append("CPU ms per turn: Rasa + action server")
     rows = []
     for system in systems:
         e2e = system.get("e2e")
@@ -113,8 +114,29 @@ def rest_table(systems: List[Dict[str, Any]], levels: Sequence[int]) -> List[str
         for c in levels:
             level = _level(e2e["rest"], c)
             cells += [_latency_cell(level), _rate_cell(level)]
+        cells.append(_cpu_cell(e2e["rest"]))
         rows.append(cells)
     return _table(header, rows)
+
+
+def _cpu_per_turn(levels: Optional[List[Dict[str, Any]]]) -> Optional[Dict[str, float]]:
+    """CPU per turn over all levels (weighted by turns): steadier than any one level."""
+    measured = [level for level in levels or [] if level.get("cpu_ms_per_turn")]
+    turns = sum(level["count"] for level in measured)
+    if not turns:
+        return None
+    names = measured[0]["cpu_ms_per_turn"].keys()
+    return {
+        name: sum(level["cpu_ms_per_turn"][name] * level["count"] for level in measured) / turns
+        for name in names
+    }
+
+
+def _cpu_cell(levels: Optional[List[Dict[str, Any]]]) -> str:
+    cpu = _cpu_per_turn(levels)
+    if not cpu:
+        return "n/a"
+    return f"{cpu.get('rasa', 0):.0f} + {cpu.get('actions', 0):.1f}"
 
 
 def paced_table(systems: List[Dict[str, Any]], levels: Sequence[int], think_s: float) -> List[str]:
@@ -138,14 +160,14 @@ def parse_table(systems: List[Dict[str, Any]], levels: Sequence[int]) -> List[st
     header = ["System"]
     for c in levels:
         header += [f"{c} clients: p50 / p95 / p99 ms", f"{c} clients: parses/s"]
-    header.append("NLU share of a turn (p50, 1 conv.)")
+    header += ["Rasa CPU ms per parse", "NLU share of a turn's Rasa CPU"]
     rows = []
     for system in systems:
         e2e = system.get("e2e")
         if not e2e and system.get("inprocess_parse"):
             cells = [system["label"] + " (in process, no HTTP)"]
             cells += [_latency_cell(system["inprocess_parse"]), "n/a"]
-            cells += ["n/a", "n/a"] * (len(levels) - 1) + ["n/a"]
+            cells += ["n/a", "n/a"] * (len(levels) - 1) + ["n/a", "n/a"]
             rows.append(cells)
             continue
         if not e2e:
@@ -154,8 +176,11 @@ def parse_table(systems: List[Dict[str, Any]], levels: Sequence[int]) -> List[st
         for c in levels:
             level = _level(e2e["parse"], c)
             cells += [_latency_cell(level), _rate_cell(level)]
-        parse_1, rest_1 = _level(e2e["parse"], levels[0]), _level(e2e["rest"], 1)
-        share = parse_1["p50_ms"] / rest_1["p50_ms"] if parse_1 and rest_1 else None
+        parse_cpu = [lv["cpu_ms_per_parse"] for lv in e2e["parse"] if lv.get("cpu_ms_per_parse")]
+        turn_cpu = _cpu_per_turn(e2e["rest"])
+        per_parse = sum(parse_cpu) / len(parse_cpu) if parse_cpu else None
+        cells.append(_fmt(per_parse, 1))
+        share = per_parse / turn_cpu["rasa"] if per_parse and turn_cpu else None
         cells.append(_fmt(share * 100, 0, " %") if share is not None else "n/a")
         rows.append(cells)
     return _table(header, rows)

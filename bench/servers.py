@@ -8,7 +8,9 @@ measured under the same deployment.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -33,6 +35,12 @@ class BenchServers(Servers):
         self.tracker_store = tracker_store
         self.token = secrets.token_hex(16)
         self.cold_start_s: Optional[float] = None
+        self.named: Dict[str, subprocess.Popen] = {}
+
+    def _spawn(self, name: str, args: List[str], env: Dict[str, str]) -> subprocess.Popen:
+        process = super()._spawn(name, args, env)
+        self.named[name] = process
+        return process
 
     def _endpoints(self) -> Path:
         endpoints = self.workdir / "endpoints.yml"
@@ -95,7 +103,7 @@ class BenchServers(Servers):
 
     @property
     def rasa_pid(self) -> int:
-        return self.processes[-1].pid
+        return self.named["rasa"].pid
 
     def peak_memory_mb(self) -> float:
         """Peak resident memory (VmHWM) of the Rasa process and any children, in MB.
@@ -104,6 +112,23 @@ class BenchServers(Servers):
         gives the peak without sampling.
         """
         return round(sum(_vm_hwm_kb(pid) for pid in _process_tree(self.rasa_pid)) / 1024, 1)
+
+    def cpu_seconds(self) -> Dict[str, float]:
+        """CPU time (user + system) used so far by each server process.
+
+        Per turn, this is far steadier than wall-clock throughput on a machine whose
+        cores are shared: other processes delay a turn but do not add to its CPU time.
+        """
+        return {name: _cpu_seconds(process.pid) for name, process in self.named.items()}
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # Fields after the command name start at "state" (field 3): utime is 14, stime 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _process_tree(pid: int) -> List[int]:

@@ -210,6 +210,7 @@ def run_rasa(
             args.levels,
             args.turns,
             length=args.conversation_length,
+            cpu=servers.cpu_seconds,
         )
         paced = e2e.rest_levels(
             servers.url,
@@ -217,9 +218,12 @@ def run_rasa(
             args.paced_levels,
             args.turns,
             length=args.conversation_length,
+            cpu=servers.cpu_seconds,
             think_s=args.think,
         )
-        parse = e2e.parse_levels(servers.url, servers.token, args.parse_levels, args.parse_requests)
+        parse = e2e.parse_levels(
+            servers.url, servers.token, args.parse_levels, args.parse_requests, servers.cpu_seconds
+        )
         # VmHWM is a high-water mark: read again after the load, it is the run's peak.
         system["e2e"].update(
             peak_memory_mb=servers.peak_memory_mb(), rest=rest, paced=paced, parse=parse

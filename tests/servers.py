@@ -58,6 +58,9 @@ class Servers:
             # Sanic refuses bigger request bodies with 413 before reading them, as in
             # scripts/serve.sh (docs/reliability.md, "Bad input").
             "SANIC_REQUEST_MAX_SIZE": "65536",
+            # Generous in tests so a busy 2-core CI machine never turns a normal turn
+            # into the apology; tests/test_faults.py sets its own short limit.
+            "ACTION_REPLY_TIMEOUT": "30",
             # The shared secret Rasa sends to the action server (bot/action_server.py).
             "ACTION_SERVER_TOKEN": secrets.token_hex(32),
             **(env or {}),

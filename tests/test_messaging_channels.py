@@ -150,7 +150,8 @@ async def test_valid_signature_or_token_is_processed(
     [
         (b"{not json", "body is not valid JSON"),
         (b"\xff\xfe", "body is not valid JSON"),
-        (b"[1, 2]", "body must be a JSON object"),
+        (b"[1, 2]", "body must be a JSON object with 'message_id', 'sender' and 'text'"),
+        (b"", "body is empty; send a JSON object with 'message_id', 'sender' and 'text'"),
         (b'{"sender": "p", "text": "t"}', "missing field 'message_id'"),
         (b'{"message_id": "m", "text": "t"}', "missing field 'sender'"),
         (b'{"message_id": "m", "sender": "p"}', "missing field 'text'"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import urllib.request
 
 import pexpect
@@ -48,6 +49,11 @@ def test_make_run_answers_and_ctrl_c_stops_both_servers(tmp_path, store) -> None
     run.logfile_read = (tmp_path / "run.log").open("w")
     try:
         run.expect("Rasa server is up and running")
+        # The log line can come a moment before the socket accepts on a busy machine.
+        deadline = time.monotonic() + 60
+        while not port_open(rasa_port) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert port_open(rasa_port), (tmp_path / "run.log").read_text()[-3000:]
         request = urllib.request.Request(
             f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
             data=json.dumps({"sender": "make-run", "message": "does it hurt?"}).encode(),

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from bot.paths import PROJECT_ROOT
 
@@ -174,3 +174,26 @@ def running_servers(workdir: Path, env: Optional[Dict[str, str]] = None) -> Iter
         yield servers
     finally:
         servers.stop()
+
+
+def make_target_env(workdir: Path) -> Tuple[Dict[str, str], int, int]:
+    """Environment for running `make run`/`make shell` (scripts/serve.sh) in a test.
+
+    Free loopback ports, a tracker store in `workdir`, and no clinic settings file.
+    Returns the environment, the action server's port and Rasa's port.
+    """
+    action_port, rasa_port = free_port(), free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        "  headers:\n    X-Action-Token: ${ACTION_SERVER_TOKEN}\n"  # set by serve.sh
+        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{workdir / "serve.sqlite3"}"\n'
+    )
+    env = {
+        **os.environ,
+        "ACTION_PORT": str(action_port),
+        "RASA_PORT": str(rasa_port),
+        "RASA_ENDPOINTS": str(endpoints),
+        "CLINIC_CONFIG": str(workdir / "absent.yml"),
+    }
+    return env, action_port, rasa_port

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 import urllib.request
@@ -12,7 +11,7 @@ import pexpect
 import pytest
 
 from bot.paths import PROJECT_ROOT
-from tests.servers import free_port
+from tests.servers import make_target_env
 
 pytestmark = pytest.mark.slow
 
@@ -24,20 +23,7 @@ def port_open(port: int) -> bool:
 
 
 def test_make_run_answers_and_ctrl_c_stops_both_servers(tmp_path, store) -> None:
-    action_port, rasa_port = free_port(), free_port()
-    endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        "  headers:\n    X-Action-Token: ${ACTION_SERVER_TOKEN}\n"  # set by serve.sh
-        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmp_path / "run.sqlite3"}"\n'
-    )
-    env = {
-        **os.environ,
-        "ACTION_PORT": str(action_port),
-        "RASA_PORT": str(rasa_port),
-        "RASA_ENDPOINTS": str(endpoints),
-        "CLINIC_CONFIG": str(tmp_path / "absent.yml"),
-    }
+    env, action_port, rasa_port = make_target_env(tmp_path)
     run = pexpect.spawn(
         "make",
         ["--no-print-directory", "run"],

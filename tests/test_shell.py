@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import pexpect
 import pytest
 
 from bot.paths import PROJECT_ROOT
-from tests.servers import free_port
+from tests.servers import make_target_env
 
 pytestmark = pytest.mark.slow
 
@@ -17,20 +16,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def test_rasa_shell_answers_a_typed_question(tmp_path, store) -> None:
-    action_port, rasa_port = free_port(), free_port()
-    endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        "  headers:\n    X-Action-Token: ${ACTION_SERVER_TOKEN}\n"  # set by serve.sh
-        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmp_path / "shell.sqlite3"}"\n'
-    )
-    env = {
-        **os.environ,
-        "ACTION_PORT": str(action_port),
-        "RASA_PORT": str(rasa_port),
-        "RASA_ENDPOINTS": str(endpoints),
-        "CLINIC_CONFIG": str(tmp_path / "absent.yml"),
-    }
+    env, action_port, rasa_port = make_target_env(tmp_path)
     shell = pexpect.spawn(
         "make",
         ["--no-print-directory", "shell"],

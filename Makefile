@@ -84,6 +84,7 @@ shell: $(MODEL)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check bot actions tests scripts bench
+	$(BIN)/ruff format --check bot actions tests scripts bench
 
 test: validate $(MODEL) lint browser $(WEB_DEPS)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml \

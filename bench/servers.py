@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tests.servers import PROJECT_ROOT, START_TIMEOUT, VENV_BIN, Servers
+from tests.servers import PROJECT_ROOT, START_TIMEOUT, Servers
 
 
 class BenchServers(Servers):
@@ -29,8 +29,9 @@ class BenchServers(Servers):
         model: Path,
         env: Optional[Dict[str, str]] = None,
         tracker_store: str = "sql",
+        speedups: bool = True,
     ) -> None:
-        super().__init__(workdir, env)
+        super().__init__(workdir, env, speedups)
         self.model = model
         self.tracker_store = tracker_store
         self.token = secrets.token_hex(16)
@@ -61,7 +62,7 @@ class BenchServers(Servers):
         process = self._spawn(
             "rasa",
             [
-                str(VENV_BIN / "rasa"),
+                *self.rasa_command(),
                 "run",
                 "--model",
                 str(self.model),

@@ -13,6 +13,11 @@ i.e. the patient's conversation. This wraps the same rasa_sdk app with:
 - no CORS: no browser ever needs to call it.
 - errors answered with the exception type only, and logged without the exception's
   message (which can quote patient text); see bot/logging_privacy.py.
+- its own request size limit (`ACTION_REQUEST_MAX_SIZE`, default 32 MiB), not the
+  public one: Rasa posts the whole current session (every event, every answer in full)
+  on every turn, about 3 KB more per question, so the 64 KiB that guards Rasa's public
+  channels (`SANIC_REQUEST_MAX_SIZE`) would refuse a patient's 20th question or so
+  and every one after it (docs/reliability.md, "Load").
 
     ACTION_SERVER_TOKEN=... python -m bot.action_server [--port 5055] [--actions actions]
 """
@@ -44,6 +49,9 @@ DEFAULT_PORT = 5055
 DEFAULT_ACTIONS = "actions"
 # Shorter secrets are guessable; scripts/serve.sh generates 64 hex characters.
 MIN_TOKEN_CHARS = 16
+MAX_SIZE_ENV = "ACTION_REQUEST_MAX_SIZE"
+# About 10,000 turns of one session; still a bound on what one request can hold in memory.
+DEFAULT_REQUEST_MAX_SIZE = 32 * 1024 * 1024
 # Load balancers and `wait_for` poll this without the secret; it reveals nothing.
 OPEN_PATHS = frozenset({"/health"})
 
@@ -70,6 +78,24 @@ def token_from_env(environ: Optional[Mapping[str, str]] = None) -> str:
             " value (python -c 'import secrets; print(secrets.token_hex(32))')"
         )
     return token
+
+
+def request_max_size_from_env(environ: Optional[Mapping[str, str]] = None) -> int:
+    """The action server's request body limit in bytes (ConfigurationError if invalid)."""
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(MAX_SIZE_ENV) or "").strip()
+    if not raw:
+        return DEFAULT_REQUEST_MAX_SIZE
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1024 * 1024:
+        raise ConfigurationError(
+            f"{MAX_SIZE_ENV} must be a number of bytes of at least 1048576 (1 MiB): Rasa"
+            f" sends the whole conversation on every turn; got {raw!r}"
+        )
+    return value
 
 
 def token_matches(expected: str, provided: Optional[str]) -> bool:
@@ -103,14 +129,21 @@ def error_message(exception: BaseException) -> str:
     return "(message left out: it may quote the patient)"
 
 
-def create_app(token: str, actions: str = DEFAULT_ACTIONS) -> Sanic:
-    """rasa_sdk's app with the shared-secret check, no CORS and private errors."""
+def create_app(
+    token: str,
+    actions: str = DEFAULT_ACTIONS,
+    request_max_size: int = DEFAULT_REQUEST_MAX_SIZE,
+) -> Sanic:
+    """rasa_sdk's app with the shared-secret check, no CORS, private errors, own size limit."""
     from rasa_sdk.endpoint import create_app as create_sdk_app
 
     if not token:
         raise ConfigurationError(f"{TOKEN_ENV} must not be empty")
     # cors_origins=None: rasa_sdk then allows no origin at all (its default is "*").
     app = create_sdk_app(actions, cors_origins=None)
+    # Sanic read SANIC_REQUEST_MAX_SIZE (the public limit, exported for Rasa) from the
+    # environment when the app was made; the action server's own limit replaces it.
+    app.config.REQUEST_MAX_SIZE = request_max_size
 
     @app.on_request
     async def require_token(request: Request) -> Optional[HTTPResponse]:
@@ -181,6 +214,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         token = token_from_env()
         port = _port(args.port, os.environ)
+        request_max_size = request_max_size_from_env()
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -199,7 +233,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     utils.update_sanic_log_level()
     logging_privacy.install()
 
-    app = create_app(token, args.actions)
+    app = create_app(token, args.actions, request_max_size)
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning(
             "action server: listening on %s, not loopback; only Rasa should reach it", host

@@ -4,10 +4,13 @@
     .venv/bin/python scripts/bench.py --quick --out-dir /tmp/b   # smoke run (make test)
 
 For each system: held-out NLU scores (tests/nlu_heldout.yml) and a fallback-threshold
-sweep; for the two Rasa systems also end-to-end REST turns at several concurrency
+sweep; for the Rasa systems also end-to-end REST turns at several concurrency
 levels with our action server, /model/parse alone, training wall time, model size,
-cold start and peak memory. Writes a JSON result, the trade-off plot and the generated
-section of docs/benchmarks.md, and prints a summary.
+cold start and peak memory. Ours runs as deployed (through bot.rasa_launcher); the stock
+pipeline runs twice, by plain `rasa run` and with the same speed-ups (stock_fast, no
+second training), so the pipeline's share and the runtime fixes' share are separate.
+Writes a JSON result, the trade-off plot and the generated section of
+docs/benchmarks.md, and prints a summary.
 
 --quick trains nothing: it reuses models/spine-faq.tar.gz for ours, measures the stock
 model only if an earlier full run cached it, scores a small held-out subset and sends a
@@ -55,6 +58,7 @@ STOCK_CONFIG = PROJECT_ROOT / "bench" / "configs" / "stock.yml"
 LABELS = {
     "ours": "Ours (config.yml)",
     "stock": "Rasa stock pipeline",
+    "stock_fast": "Rasa stock pipeline + our speed-ups",
     "tfidf": "TF-IDF + logistic regression",
 }
 
@@ -145,13 +149,14 @@ def model_for(name: str, config: Path, args: argparse.Namespace, workdir: Path) 
         return {**trained.__dict__, "note": f"reused {given.name}, not timed"}
     # Variants of a config (bench/configs/ours_*.yml) are cached under their own name.
     default = PROJECT_ROOT / "config.yml" if name == "ours" else STOCK_CONFIG
-    cache_name = name if config == default else f"{name}-{config.stem}"
+    model_name = "stock" if name == "stock_fast" else name  # one stock model serves both
+    cache_name = model_name if config == default else f"{model_name}-{config.stem}"
     if args.quick:
         hit = training.cached(cache_name, config)
         if hit is None:
             return "not trained: --quick trains nothing and no cached model matches the inputs"
         return {**hit.__dict__, "note": "cached"}
-    if args.reuse_models:
+    if args.reuse_models or name == "stock_fast":
         hit = training.cached(cache_name, config)
         if hit is not None:
             return {**hit.__dict__, "note": "cached from an earlier run"}
@@ -184,17 +189,29 @@ def run_rasa(
     if trained.get("train_s") is not None:
         print(f"[{name}] trained in {trained['train_s']} s", flush=True)
 
+    # The stock pipeline is served as a clinic would get it, by plain `rasa run`;
+    # stock_fast is the same model through our launcher (bot/rasa_speedups.py), so the
+    # pipeline and the runtime fixes can be told apart.
+    system["speedups"] = name != "stock" and not args.plain_rasa
     servers = BenchServers(
-        workdir / name, Path(trained["model"]), env=args.rasa_env, tracker_store=args.tracker_store
+        workdir / name,
+        Path(trained["model"]),
+        env=args.rasa_env,
+        tracker_store=args.tracker_store,
+        speedups=system["speedups"],
     )
     servers.workdir.mkdir(parents=True, exist_ok=True)
     try:
         servers.start_actions()
         servers.start_rasa()
         print(f"[{name}] first answer {servers.cold_start_s:.1f} s after `rasa run`", flush=True)
-        parsed = asyncio.run(parse_over_http(servers.url, servers.token, [e.text for e in heldout]))
-        predictions = [prediction_from_parse(p) for p in parsed]
-        system["nlu"] = {**scores(heldout, predictions), "sweep": sweep(heldout, predictions)}
+        if name == "stock_fast":
+            system["nlu_same_as"] = "stock"  # the same model: its scores are stock's
+        else:
+            texts = [e.text for e in heldout]
+            parsed = asyncio.run(parse_over_http(servers.url, servers.token, texts))
+            predictions = [prediction_from_parse(p) for p in parsed]
+            system["nlu"] = {**scores(heldout, predictions), "sweep": sweep(heldout, predictions)}
         system["e2e"] = {
             "cold_start_s": round(servers.cold_start_s or 0.0, 2),
             "peak_memory_mb": servers.peak_memory_mb(),
@@ -262,7 +279,12 @@ def summary(result: Dict[str, Any]) -> str:
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run (see above)")
-    parser.add_argument("--systems", default="ours,stock,tfidf")
+    parser.add_argument("--systems", default="ours,stock,stock_fast,tfidf")
+    parser.add_argument(
+        "--plain-rasa",
+        action="store_true",
+        help="serve ours by plain `rasa run`, without bot/rasa_speedups.py (tuning log)",
+    )
     parser.add_argument("--ours-config", type=Path, default=PROJECT_ROOT / "config.yml")
     parser.add_argument(
         "--ours-model", type=Path, help="measure this trained model as ours instead of training"
@@ -301,7 +323,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
     args.levels = [int(c) for c in args.levels.split(",")]
-    args.parse_levels = [int(c) for c in args.parse_levels.split(",")]
+    args.parse_levels = [int(c) for c in args.parse_levels.split(",") if c.strip()]
     args.paced_levels = [int(c) for c in args.paced_levels.split(",") if c.strip()]
     args.turns = args.turns or (16 if args.quick else 200)
     args.parse_requests = args.parse_requests or (16 if args.quick else 200)
@@ -356,6 +378,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             "think_s": args.think,
             "rasa_env": args.rasa_env,
             "tracker_store": args.tracker_store,
+            "plain_rasa": args.plain_rasa,
             "plot_name": plot.name,
         },
         "systems": systems,

@@ -80,7 +80,10 @@ def main(argv: Optional[list] = None) -> int:
             workdir = args.workdir or Path(scratch)
             workdir.mkdir(parents=True, exist_ok=True)
             print("starting the action server and Rasa on free loopback ports ...", flush=True)
-            with running_servers(workdir) as servers:
+            # The production reply limit (scripts/serve.sh leaves bot/channels/fallback.py's
+            # 8 s default), not the test servers' generous one: patients' view under load.
+            timeout = os.environ.get("ACTION_REPLY_TIMEOUT", "8")
+            with running_servers(workdir, {"ACTION_REPLY_TIMEOUT": timeout}) as servers:
                 result = load_test(
                     servers.url,
                     args.tracker_db or servers.tracker_db,
@@ -88,6 +91,7 @@ def main(argv: Optional[list] = None) -> int:
                     args.messages,
                     args.seed,
                 )
+                result["action_reply_timeout_s"] = float(timeout)
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")

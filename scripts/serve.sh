@@ -21,7 +21,9 @@ model=${RASA_MODEL:-models/spine-faq.tar.gz}
 export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 # Sanic answers 413 to request bodies over this many bytes before reading them (its
-# default is 100 MB); a patient's question needs a few KB (docs/reliability.md).
+# default is 100 MB); a patient's question needs a few KB (docs/reliability.md). The
+# action server replaces it with its own, larger ACTION_REQUEST_MAX_SIZE: Rasa sends it
+# the whole session on every turn (bot/action_server.py).
 export SANIC_REQUEST_MAX_SIZE=${SANIC_REQUEST_MAX_SIZE:-65536}
 
 [ -x "$bin/rasa" ] || { echo "error: $bin/rasa missing; run 'make install' first" >&2; exit 1; }
@@ -63,6 +65,8 @@ while IFS= read -r origin; do
 done <<< "$origins"
 if [ ${#cors_args[@]} -gt 0 ]; then cors_args=(--cors "${cors_args[@]}"); fi
 
+# Rasa is started through bot.rasa_launcher: `rasa` with two measured per-turn CPU
+# fixes installed (bot/rasa_speedups.py); arguments and behaviour are Rasa's own.
 pids=()
 stop() {
   trap - INT TERM EXIT
@@ -84,15 +88,16 @@ fi
 case "$mode" in
   run)
     echo "Chat at http://$host:$rasa_port/webhooks/rest/webhook (Ctrl-C stops both servers)"
-    "$bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials credentials.yml \
+    "$bin/python" -m bot.rasa_launcher run --model "$model" --endpoints "$endpoints" \
+      --credentials credentials.yml \
       --interface "$host" --port "$rasa_port" ${api_args[@]+"${api_args[@]}"} \
       ${cors_args[@]+"${cors_args[@]}"} &
     pids+=($!)
     wait "${pids[@]}"
     ;;
   shell)
-    "$bin/rasa" shell --model "$model" --endpoints "$endpoints" --interface "$host" \
-      --port "$rasa_port"
+    "$bin/python" -m bot.rasa_launcher shell --model "$model" --endpoints "$endpoints" \
+      --interface "$host" --port "$rasa_port"
     ;;
   *)
     echo "usage: $0 run|shell" >&2

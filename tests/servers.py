@@ -49,8 +49,13 @@ def wait_for(
 class Servers:
     """A running action server + Rasa server pair."""
 
-    def __init__(self, workdir: Path, env: Optional[Dict[str, str]] = None) -> None:
+    def __init__(
+        self, workdir: Path, env: Optional[Dict[str, str]] = None, speedups: bool = True
+    ) -> None:
         self.workdir = workdir
+        # True: Rasa started the way scripts/serve.sh does, through bot.rasa_launcher
+        # (bot/rasa_speedups.py); False: plain `rasa` (the benchmark's stock baseline).
+        self.speedups = speedups
         self.env = {
             **os.environ,
             "RASA_TELEMETRY_ENABLED": "false",
@@ -112,6 +117,12 @@ class Servers:
         )
         wait_for(f"http://127.0.0.1:{self.action_port}/health", process, self.logs["actions"])
 
+    def rasa_command(self) -> List[str]:
+        """How Rasa is started: as `make run` does, or as plain `rasa`."""
+        if self.speedups:
+            return [str(VENV_BIN / "python"), "-m", "bot.rasa_launcher"]
+        return [str(VENV_BIN / "rasa")]
+
     @property
     def tracker_db(self) -> Path:
         """This test's SQLite tracker store (the project default is var/)."""
@@ -128,7 +139,7 @@ class Servers:
         process = self._spawn(
             "rasa",
             [
-                str(VENV_BIN / "rasa"),
+                *self.rasa_command(),
                 "run",
                 "--model",
                 str(MODEL_FILE),

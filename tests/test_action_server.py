@@ -15,6 +15,7 @@ import urllib.request
 
 import pytest
 
+from bot import action_server as action_server_module
 from bot.paths import PROJECT_ROOT
 from tests.servers import Servers, free_port
 
@@ -75,6 +76,47 @@ def test_webhook_answers_from_the_fact_store(action_server, store) -> None:
     assert body["events"] == [
         {"event": "slot", "timestamp": None, "name": "procedure", "value": "mbb"}
     ]
+
+
+def _long_session(turns: int) -> list:
+    """The events Rasa sends after `turns` questions: each user message and full answer."""
+    events = []
+    for turn in range(turns):
+        events += [
+            {"event": "user", "text": f"question {turn} " + "why " * 20, "parse_data": {}},
+            {"event": "action", "name": "action_answer_question"},
+            {"event": "bot", "text": "An answer from the fact store. " * 40, "data": {}},
+            {"event": "action", "name": "action_listen"},
+        ]
+    return events
+
+
+def test_a_long_session_fits_the_action_servers_own_size_limit(action_server, store) -> None:
+    """Rasa posts the whole session every turn; the public 64 KiB limit must not apply.
+
+    This pair of servers runs with SANIC_REQUEST_MAX_SIZE=65536 like `make run`; before
+    the action server had its own limit, this request got 500 (PayloadTooLarge) and the
+    patient the apology, from about the 20th question of a session on.
+    """
+    body = _request("action_answer_question", "does the mbb hurt", "ask_pain", "mbb")
+    body["tracker"]["events"] = _long_session(300)
+    assert len(json.dumps(body)) > 5 * 65536
+    status, reply = _post(action_server, body)
+    assert status == 200
+    assert store.fact("pain_during").answer in reply["responses"][0]["text"]
+
+
+def test_request_size_limit_comes_from_its_own_variable() -> None:
+    assert action_server_module.request_max_size_from_env({}) == 32 * 1024 * 1024
+    assert (
+        action_server_module.request_max_size_from_env(
+            {"ACTION_REQUEST_MAX_SIZE": "4194304", "SANIC_REQUEST_MAX_SIZE": "65536"}
+        )
+        == 4194304
+    )
+    for bad in ("65536", "lots", "-1"):
+        with pytest.raises(action_server_module.ConfigurationError, match="at least 1048576"):
+            action_server_module.request_max_size_from_env({"ACTION_REQUEST_MAX_SIZE": bad})
 
 
 def test_unknown_action_is_refused(action_server) -> None:

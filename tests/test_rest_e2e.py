@@ -7,6 +7,7 @@ plain-language answer from the fact store.
 from __future__ import annotations
 
 import json
+import sqlite3
 import urllib.request
 import uuid
 
@@ -74,3 +75,28 @@ def test_red_flag_gets_emergency_advice(servers) -> None:
 def test_contact_comes_from_the_environment(servers) -> None:
     replies = say(servers, uuid.uuid4().hex, "can i talk to a real person")
     assert "E2E Spine Clinic at 555-0142" in replies[0]["text"]
+
+
+def test_rasa_runs_with_the_speedups(servers) -> None:
+    """Started as `make run` starts it: through bot.rasa_launcher (bot/rasa_speedups.py)."""
+    log = servers.logs["rasa"].read_text()
+    assert "rasa speed-ups: action reply validator built once; event class lookup cached" in log
+
+
+def test_a_long_conversation_is_answered_to_the_end(servers, store) -> None:
+    """Rasa posts the whole session to the action server every turn.
+
+    Past about 64 KiB of events (some 20 questions) the action server used to refuse
+    that request with the public request limit, and every later question got the
+    apology (docs/reliability.md, "Load"). The tracker store proves the size reached.
+    """
+    sender = uuid.uuid4().hex
+    questions = ["what is a medial branch block", "does it hurt?", "how long does it last?"]
+    for turn in range(36):
+        replies = say(servers, sender, questions[turn % len(questions)])
+        assert "Source:" in replies[0]["text"], (turn, replies)
+    with sqlite3.connect(f"file:{servers.tracker_db}?mode=ro", uri=True) as db:
+        (stored,) = db.execute(
+            "SELECT SUM(LENGTH(data)) FROM events WHERE sender_id = ?", (sender,)
+        ).fetchone()
+    assert stored > 65536

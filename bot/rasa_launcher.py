@@ -1,0 +1,33 @@
+"""`rasa` with the project's speed-ups installed: same arguments, same behaviour.
+
+    python -m bot.rasa_launcher run --model models/spine-faq.tar.gz ...
+    python -m bot.rasa_launcher shell --model models/spine-faq.tar.gz ...
+
+`make run` and `make shell` (scripts/serve.sh) and the test servers start Rasa this
+way, so that bot/rasa_speedups.py is in force in every Rasa process that answers
+patients. Plain `rasa run` still works with this project, only slower per turn.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Install the speed-ups, then hand over to Rasa's own command line."""
+    from bot import rasa_speedups
+
+    installed = rasa_speedups.install()
+    # Rasa configures logging only once its command runs; this one start-up line says
+    # which fixes are active (it carries no patient data).
+    print(f"rasa speed-ups: {'; '.join(installed) or 'none'}", file=sys.stderr, flush=True)
+
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

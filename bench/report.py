@@ -196,7 +196,9 @@ def cost_table(systems: List[Dict[str, Any]]) -> List[str]:
         e2e = system.get("e2e") or {}
         train_s = training.get("train_s")
         train = _fmt(train_s, 1, " s") if train_s is not None else "n/a"
-        if training.get("note"):
+        if system.get("nlu_same_as"):
+            train = f"the {system['nlu_same_as']} model above"
+        elif training.get("note"):
             train += f" ({training['note']})"
         size = training.get("size_bytes")
         rows.append(
@@ -311,7 +313,7 @@ def machine_lines(machine: Dict[str, Any]) -> List[str]:
         f"{machine['tensorflow']}, scikit-learn {machine['sklearn']}",
         f"- Load average (1 min) when the run started: {machine['load_start']:.2f}, "
         f"when it ended: {machine['load_end']:.2f}. The cores were shared with other "
-        "work during the run, so absolute timings are pessimistic; the two Rasa systems "
+        "work during the run, so absolute timings are pessimistic; the Rasa systems "
         "were measured back to back under the same conditions.",
     ]
 
@@ -343,7 +345,11 @@ def render(result: Dict[str, Any]) -> str:
         else "### Held-out NLU",
         "",
         "Predictions as deployed, each system's fallback threshold applied ("
-        + ", ".join(f"{s['label']} {_fmt(s.get('fallback_threshold'), 1)}" for s in systems)
+        + ", ".join(
+            f"{s['label']} {_fmt(s.get('fallback_threshold'), 1)}"
+            for s in systems
+            if not s.get("nlu_same_as")
+        )
         + "); a fallback counts as wrong for accuracy. An out-of-scope question is handled "
         "when it goes to the fallback or to `out_of_scope` instead of a wrong answer.",
         "",

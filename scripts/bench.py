@@ -159,7 +159,8 @@ def model_for(name: str, config: Path, args: argparse.Namespace, workdir: Path) 
     if args.reuse_models or name == "stock_fast":
         hit = training.cached(cache_name, config)
         if hit is not None:
-            return {**hit.__dict__, "note": "cached from an earlier run"}
+            note = "the stock model" if name == "stock_fast" else "cached from an earlier run"
+            return {**hit.__dict__, "note": note}
     print(f"[{name}] rasa train --config {config.relative_to(PROJECT_ROOT)} ...", flush=True)
     return training.train(cache_name, config).__dict__
 

@@ -167,3 +167,22 @@ def test_quick_bench_writes_a_well_formed_report(tmp_path: Path) -> None:
     nlu = next(t for t in tables if t[0][0] == "System" and "Macro-F1" in t[0])
     assert [row[0] for row in nlu[2:]] == [systems["ours"]["label"], systems["tfidf"]["label"]]
     assert (tmp_path / "benchmark_tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_profile_shares_count_busy_samples_once_per_part(tmp_path) -> None:
+    """bench/profile_turns.py: idle threads excluded, a part counted once per sample."""
+    from bench.profile_turns import shares
+
+    collapsed = tmp_path / "rasa.collapsed"
+    collapsed.write_text(
+        "main (x.py:1);_worker (concurrent/futures/thread.py:81) 50\n"
+        "main (x.py:1);parse_message (rasa/core/processor.py:10);"
+        "parse_message (rasa/core/processor.py:20);call (tf.py:3) 30\n"
+        "main (x.py:1);save (rasa/core/tracker_store.py:5);do_commit (sqlalchemy.py:9) 10\n"
+    )
+    busy, share, top = shares(collapsed)
+    assert busy == 40
+    assert share["NLU: parse_message (spaCy, featurizers, DIET, overrides)"] == 0.75
+    assert share["tracker store: save"] == 0.25
+    assert share["policies"] == 0.0
+    assert top[0] == ("call (tf.py:3)", 0.75)

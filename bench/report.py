@@ -298,6 +298,11 @@ def _settings_lines(settings: Dict[str, Any]) -> List[str]:
     if settings.get("rasa_env"):
         pairs = ", ".join(f"`{k}={v}`" for k, v in sorted(settings["rasa_env"].items()))
         notes.append(f"Servers started with {pairs}.")
+    if settings.get("rasa_workers", 1) > 1:
+        notes.append(
+            f"Rasa ran {settings['rasa_workers']} Sanic workers with a process-local lock store"
+            " (measurement only)."
+        )
     if settings.get("plain_rasa"):
         notes.append("Ours served by plain `rasa run`, without bot/rasa_speedups.py.")
     if settings.get("tracker_store", "sql") != "sql":

@@ -30,8 +30,11 @@ class BenchServers(Servers):
         env: Optional[Dict[str, str]] = None,
         tracker_store: str = "sql",
         speedups: bool = True,
+        workers: int = 1,
     ) -> None:
+        env = {**(env or {}), **({"SANIC_WORKERS": str(workers)} if workers > 1 else {})}
         super().__init__(workdir, env, speedups)
+        self.workers = workers
         self.model = model
         self.tracker_store = tracker_store
         self.token = secrets.token_hex(16)
@@ -48,6 +51,11 @@ class BenchServers(Servers):
         text = self.action_endpoint_yaml()
         if self.tracker_store == "sql":
             text += f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{self.tracker_db}"\n'
+        if self.workers > 1:  # measurement only: bench/experiments/process_local_lock_store.py
+            text += (
+                "lock_store:\n  type: "
+                "bench.experiments.process_local_lock_store.ProcessLocalLockStore\n"
+            )
         endpoints.write_text(text)
         return endpoints
 
@@ -120,7 +128,10 @@ class BenchServers(Servers):
         Per turn, this is far steadier than wall-clock throughput on a machine whose
         cores are shared: other processes delay a turn but do not add to its CPU time.
         """
-        return {name: _cpu_seconds(process.pid) for name, process in self.named.items()}
+        return {
+            name: sum(_cpu_seconds(pid) for pid in _process_tree(process.pid))
+            for name, process in self.named.items()
+        }
 
 
 def _cpu_seconds(pid: int) -> float:

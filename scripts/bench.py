@@ -200,6 +200,7 @@ def run_rasa(
         env=args.rasa_env,
         tracker_store=args.tracker_store,
         speedups=system["speedups"],
+        workers=args.rasa_workers,
     )
     servers.workdir.mkdir(parents=True, exist_ok=True)
     try:
@@ -281,6 +282,12 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run (see above)")
     parser.add_argument("--systems", default="ours,stock,stock_fast,tfidf")
+    parser.add_argument(
+        "--rasa-workers",
+        type=int,
+        default=1,
+        help="Sanic worker processes per Rasa server (measurement only: no shared lock store)",
+    )
     parser.add_argument(
         "--plain-rasa",
         action="store_true",
@@ -380,6 +387,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             "rasa_env": args.rasa_env,
             "tracker_store": args.tracker_store,
             "plain_rasa": args.plain_rasa,
+            "rasa_workers": args.rasa_workers,
             "plot_name": plot.name,
         },
         "systems": systems,

@@ -24,7 +24,10 @@ from bot.channels.signed_webhook import sign
 from tests.servers import running_servers
 from tests.test_rest_e2e import say
 
-CANARY = f"CANARY-{uuid.uuid4().hex}"
+# Fixed, not random: the canary is part of what NLU classifies, and a different string
+# per run once sent a question to the fallback instead of the action under test. Each
+# test starts its servers with fresh logs, so no earlier run's canary can be found.
+CANARY = "CANARY-5d0c41e2a7f94b36"
 WEBHOOK_SECRET = uuid.uuid4().hex
 
 
@@ -178,7 +181,11 @@ def test_no_patient_text_in_any_log(tmp_path: Path) -> None:
         # A restarted action server writes a new actions.log: keep the first one.
         actions_log = servers.logs["actions"].read_text()
         servers.start_actions(env={"CLINIC_CONFIG": str(broken)})
-        say(servers, sender, f"what is a medial branch block {CANARY}")
+        # A red flag, so the action (it needs the clinic's phone number, hence the broken
+        # settings) is chosen by the deterministic rules: a question can go to the
+        # rephrase fallback, which needs no settings, because the random canary makes
+        # its text score differently on every run (seen once in CI).
+        say(servers, sender, f"I lost control of my bladder {CANARY}")
         _stop_actions(servers)
         actions_log += servers.logs["actions"].read_text()
         say(servers, sender, f"I have a fever and my back is red {CANARY}")

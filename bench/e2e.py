@@ -57,6 +57,11 @@ async def rest_level(
     }
 
 
+def _cpu_ms_each(before: Dict[str, float], after: Dict[str, float], count: int) -> Dict[str, float]:
+    """CPU milliseconds per request of each server process between two readings."""
+    return {name: round((after[name] - before.get(name, 0.0)) / count * 1000, 1) for name in after}
+
+
 def rest_levels(
     base_url: str,
     tracker_db: Optional[Path],
@@ -79,13 +84,7 @@ def rest_levels(
         result = asyncio.run(rest_level(base_url, concurrency, turns, length, seed, think_s))
         run = result.pop("_run")
         if cpu and result["count"]:
-            cpu_after = cpu()
-            result["cpu_ms_per_turn"] = {
-                name: round(
-                    (cpu_after[name] - cpu_before.get(name, 0.0)) / result["count"] * 1000, 1
-                )
-                for name in cpu_after
-            }
+            result["cpu_ms_per_turn"] = _cpu_ms_each(cpu_before, cpu(), result["count"])
         if tracker_db is None:
             result["correct"] = not result["errors"]
         else:
@@ -143,10 +142,7 @@ def parse_levels(
         before = cpu() if cpu else {}
         result = asyncio.run(parse_level(base_url, token, concurrency, requests))
         if cpu and result["count"]:
-            after = cpu()
-            result["cpu_ms_per_parse"] = round(
-                (after["rasa"] - before["rasa"]) / result["count"] * 1000, 1
-            )
+            result["cpu_ms_per_parse"] = _cpu_ms_each(before, cpu(), result["count"])["rasa"]
         results.append(result)
     return results
 

@@ -102,11 +102,15 @@ def sweep_table(systems: List[Dict[str, Any]]) -> List[str]:
     return _table(["Threshold", *(s["label"] for s in with_sweep)], rows)
 
 
-def rest_table(systems: List[Dict[str, Any]], levels: Sequence[int]) -> List[str]:
+def _turn_table(
+    systems: List[Dict[str, Any]], runs: str, levels: Sequence[int], name: str, cpu: bool
+) -> List[str]:
+    """One row per system with e2e results: latency and rate per level of `runs`."""
     header = ["System"]
     for c in levels:
-        header += [f"{c} conv.: p50 / p95 / p99 ms", f"{c} conv.: turns/s"]
-    header.append("CPU ms per turn: Rasa + action server")
+        header += [f"{c} {name}: p50 / p95 / p99 ms", f"{c} conv.: turns/s"]
+    if cpu:
+        header.append("CPU ms per turn: Rasa + action server")
     rows = []
     for system in systems:
         e2e = system.get("e2e")
@@ -114,11 +118,16 @@ def rest_table(systems: List[Dict[str, Any]], levels: Sequence[int]) -> List[str
             continue
         cells = [system["label"]]
         for c in levels:
-            level = _level(e2e["rest"], c)
+            level = _level(e2e.get(runs), c)
             cells += [_latency_cell(level), _rate_cell(level)]
-        cells.append(_cpu_cell(e2e["rest"]))
+        if cpu:
+            cells.append(_cpu_cell(e2e.get(runs)))
         rows.append(cells)
     return _table(header, rows)
+
+
+def rest_table(systems: List[Dict[str, Any]], levels: Sequence[int]) -> List[str]:
+    return _turn_table(systems, "rest", levels, "conv.", cpu=True)
 
 
 def _cpu_per_turn(levels: Optional[List[Dict[str, Any]]]) -> Optional[Dict[str, float]]:
@@ -142,20 +151,7 @@ def _cpu_cell(levels: Optional[List[Dict[str, Any]]]) -> str:
 
 
 def paced_table(systems: List[Dict[str, Any]], levels: Sequence[int], think_s: float) -> List[str]:
-    header = ["System"]
-    for c in levels:
-        header += [f"{c} conv., {think_s:g} s think: p50 / p95 / p99 ms", f"{c} conv.: turns/s"]
-    rows = []
-    for system in systems:
-        e2e = system.get("e2e")
-        if not e2e:
-            continue
-        cells = [system["label"]]
-        for c in levels:
-            level = _level(e2e.get("paced"), c)
-            cells += [_latency_cell(level), _rate_cell(level)]
-        rows.append(cells)
-    return _table(header, rows)
+    return _turn_table(systems, "paced", levels, f"conv., {think_s:g} s think", cpu=False)
 
 
 def parse_table(systems: List[Dict[str, Any]], levels: Sequence[int]) -> List[str]:

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tests.servers import PROJECT_ROOT, START_TIMEOUT, Servers
+from tests.servers import START_TIMEOUT, Servers, sqlite_tracker_store_yaml
 
 
 class BenchServers(Servers):
@@ -50,7 +50,7 @@ class BenchServers(Servers):
         endpoints = self.workdir / "endpoints.yml"
         text = self.action_endpoint_yaml()
         if self.tracker_store == "sql":
-            text += f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{self.tracker_db}"\n'
+            text += sqlite_tracker_store_yaml(self.tracker_db)
         if self.workers > 1:  # measurement only: bench/experiments/process_local_lock_store.py
             text += (
                 "lock_store:\n  type: "
@@ -67,26 +67,10 @@ class BenchServers(Servers):
         waiting after a restart would see.
         """
         started = time.perf_counter()
+        api = ["--enable-api", "--auth-token", self.token]
         process = self._spawn(
             "rasa",
-            [
-                *self.rasa_command(),
-                "run",
-                "--model",
-                str(self.model),
-                "--endpoints",
-                str(self._endpoints()),
-                "--credentials",
-                str(PROJECT_ROOT / "credentials.yml"),
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(self.rasa_port),
-                "--enable-api",
-                "--auth-token",
-                self.token,
-                *(extra_args or []),
-            ],
+            self.rasa_run_args(self.model, self._endpoints(), [*api, *(extra_args or [])]),
             self.env,
         )
         body = json.dumps({"sender": f"cold-start-{self.token[:8]}", "message": "hi"}).encode()

@@ -223,23 +223,21 @@ def run_rasa(
         if args.no_e2e:
             return system
         e2e.warm_up(servers.url, turns=4 if args.quick else 20)
-        rest = e2e.rest_levels(
-            servers.url,
-            servers.tracker_db if args.tracker_store == "sql" else None,
-            args.levels,
-            args.turns,
-            length=args.conversation_length,
-            cpu=servers.cpu_seconds,
-        )
-        paced = e2e.rest_levels(
-            servers.url,
-            servers.tracker_db if args.tracker_store == "sql" else None,
-            args.paced_levels,
-            args.turns,
-            length=args.conversation_length,
-            cpu=servers.cpu_seconds,
-            think_s=args.think,
-        )
+        tracker_db = servers.tracker_db if args.tracker_store == "sql" else None
+
+        def turns_at(levels: List[int], think_s: float = 0.0) -> List[Dict[str, Any]]:
+            return e2e.rest_levels(
+                servers.url,
+                tracker_db,
+                levels,
+                args.turns,
+                length=args.conversation_length,
+                cpu=servers.cpu_seconds,
+                think_s=think_s,
+            )
+
+        rest = turns_at(args.levels)
+        paced = turns_at(args.paced_levels, think_s=args.think)
         parse = e2e.parse_levels(
             servers.url, servers.token, args.parse_levels, args.parse_requests, servers.cpu_seconds
         )

@@ -46,6 +46,19 @@ def wait_for(
     raise RuntimeError(f"{url} not up after {timeout:.0f}s:\n{log.read_text()[-3000:]}")
 
 
+def action_endpoint_yaml(action_port: int) -> str:
+    """endpoints.yml's action_endpoint, sending the shared secret from the environment."""
+    return (
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        "  headers:\n    X-Action-Token: ${ACTION_SERVER_TOKEN}\n"
+    )
+
+
+def sqlite_tracker_store_yaml(db: Path) -> str:
+    """endpoints.yml's tracker_store: SQLite at `db`, as endpoints.yml has in var/."""
+    return f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{db}"\n'
+
+
 class Servers:
     """A running action server + Rasa server pair."""
 
@@ -94,11 +107,8 @@ class Servers:
         return self.env["ACTION_SERVER_TOKEN"]
 
     def action_endpoint_yaml(self) -> str:
-        """endpoints.yml's action_endpoint, sending the shared secret from the environment."""
-        return (
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            "  headers:\n    X-Action-Token: ${ACTION_SERVER_TOKEN}\n"
-        )
+        """endpoints.yml's action_endpoint for this pair's action server."""
+        return action_endpoint_yaml(self.action_port)
 
     def start_actions(self, env: Optional[Dict[str, str]] = None) -> None:
         """Start bot.action_server on loopback; `env` overrides this pair's environment."""
@@ -123,6 +133,24 @@ class Servers:
             return [str(VENV_BIN / "python"), "-m", "bot.rasa_launcher"]
         return [str(VENV_BIN / "rasa")]
 
+    def rasa_run_args(self, model: Path, endpoints: Path, extra_args: List[str]) -> List[str]:
+        """`rasa run` on loopback at this pair's port with the project's channels."""
+        return [
+            *self.rasa_command(),
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(PROJECT_ROOT / "credentials.yml"),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(self.rasa_port),
+            *extra_args,
+        ]
+
     @property
     def tracker_db(self) -> Path:
         """This test's SQLite tracker store (the project default is var/)."""
@@ -133,27 +161,10 @@ class Servers:
             raise RuntimeError(f"no trained model at {MODEL_FILE}: run `make train` first")
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
-            self.action_endpoint_yaml() + "tracker_store:\n  type: SQL\n  dialect: sqlite\n"
-            f'  db: "{self.tracker_db}"\n'
+            self.action_endpoint_yaml() + sqlite_tracker_store_yaml(self.tracker_db)
         )
         process = self._spawn(
-            "rasa",
-            [
-                *self.rasa_command(),
-                "run",
-                "--model",
-                str(MODEL_FILE),
-                "--endpoints",
-                str(endpoints),
-                "--credentials",
-                str(PROJECT_ROOT / "credentials.yml"),
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(self.rasa_port),
-                *(extra_args or []),
-            ],
-            self.env,
+            "rasa", self.rasa_run_args(MODEL_FILE, endpoints, extra_args or []), self.env
         )
         wait_for(self.url + "/", process, self.logs["rasa"])
 
@@ -195,10 +206,9 @@ def make_target_env(workdir: Path) -> Tuple[Dict[str, str], int, int]:
     """
     action_port, rasa_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
+    # serve.sh sets ACTION_SERVER_TOKEN, which the action endpoint sends.
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        "  headers:\n    X-Action-Token: ${ACTION_SERVER_TOKEN}\n"  # set by serve.sh
-        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{workdir / "serve.sqlite3"}"\n'
+        action_endpoint_yaml(action_port) + sqlite_tracker_store_yaml(workdir / "serve.sqlite3")
     )
     env = {
         **os.environ,

@@ -36,7 +36,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import logging_privacy
+from bot import environment, logging_privacy
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ MIN_TOKEN_CHARS = 16
 MAX_SIZE_ENV = "ACTION_REQUEST_MAX_SIZE"
 # About 10,000 turns of one session; still a bound on what one request can hold in memory.
 DEFAULT_REQUEST_MAX_SIZE = 32 * 1024 * 1024
+MIN_REQUEST_MAX_SIZE = 1024 * 1024
 # Load balancers and `wait_for` poll this without the secret; it reveals nothing.
 OPEN_PATHS = frozenset({"/health"})
 
@@ -82,20 +83,18 @@ def token_from_env(environ: Optional[Mapping[str, str]] = None) -> str:
 
 def request_max_size_from_env(environ: Optional[Mapping[str, str]] = None) -> int:
     """The action server's request body limit in bytes (ConfigurationError if invalid)."""
-    environ = os.environ if environ is None else environ
-    raw = (environ.get(MAX_SIZE_ENV) or "").strip()
-    if not raw:
-        return DEFAULT_REQUEST_MAX_SIZE
     try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1024 * 1024:
-        raise ConfigurationError(
-            f"{MAX_SIZE_ENV} must be a number of bytes of at least 1048576 (1 MiB): Rasa"
-            f" sends the whole conversation on every turn; got {raw!r}"
+        return environment.bounded_int(
+            MAX_SIZE_ENV,
+            DEFAULT_REQUEST_MAX_SIZE,
+            MIN_REQUEST_MAX_SIZE,
+            None,
+            f"a number of bytes of at least {MIN_REQUEST_MAX_SIZE} (1 MiB): Rasa sends the"
+            " whole conversation on every turn",
+            environ,
         )
-    return value
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def token_matches(expected: str, provided: Optional[str]) -> bool:

@@ -24,7 +24,7 @@ and leaves Rasa untouched, with a warning, on any version it was not measured on
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Type
+from typing import Any, Callable, Dict, List, Optional
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +91,10 @@ def install(rasa_version: Optional[str] = None) -> List[str]:
     if not getattr(validate, _MARK, False):
         RemoteAction._validate_action_result = _cached_validation(validate)
     installed.append("action reply validator built once")
-    resolve: Type[Any] = Event.resolve_by_type
+    resolve = Event.resolve_by_type
     if not getattr(resolve, _MARK, False):
         Event.resolve_by_type = staticmethod(_cached_event_lookup(resolve))
     installed.append("event class lookup cached")
-    logger.info("rasa speed-ups: %s", "; ".join(installed))
+    # Reported by the caller (bot/rasa_launcher.py prints it): Rasa has not configured
+    # logging yet when this runs, so an INFO record here would be dropped.
     return installed

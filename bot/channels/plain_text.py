@@ -13,10 +13,11 @@ tested without a server.
 
 from __future__ import annotations
 
-import os
 import re
 from collections import OrderedDict
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+from bot import environment
 
 MAX_CHARS_ENV = "SMS_MAX_CHARS"
 # 320 characters is two GSM-7 SMS segments: long enough for one answer paragraph,
@@ -41,20 +42,14 @@ def max_chars_from_env(environ: Optional[Mapping[str, str]] = None) -> int:
     A bad value stops the server at start-up with a clear message instead of
     silently sending parts the carrier would reject or split again.
     """
-    environ = os.environ if environ is None else environ
-    raw = (environ.get(MAX_CHARS_ENV) or "").strip()
-    if not raw:
-        return DEFAULT_MAX_CHARS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not MIN_MAX_CHARS <= value <= MAX_MAX_CHARS:
-        raise ValueError(
-            f"{MAX_CHARS_ENV} must be a whole number from {MIN_MAX_CHARS} to {MAX_MAX_CHARS},"
-            f" got {raw!r}"
-        )
-    return value
+    return environment.bounded_int(
+        MAX_CHARS_ENV,
+        DEFAULT_MAX_CHARS,
+        MIN_MAX_CHARS,
+        MAX_MAX_CHARS,
+        f"a whole number from {MIN_MAX_CHARS} to {MAX_MAX_CHARS}",
+        environ,
+    )
 
 
 def choices_prompt(count: int) -> str:

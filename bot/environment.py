@@ -1,0 +1,36 @@
+"""Whole-number settings read from the environment, checked once at start-up.
+
+A bad value stops the server with a message naming the variable, the allowed range and
+what was given, instead of a limit silently taking some other value.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Optional
+
+
+def bounded_int(
+    name: str,
+    default: int,
+    minimum: int,
+    maximum: Optional[int],
+    requirement: str,
+    environ: Optional[Mapping[str, str]] = None,
+) -> int:
+    """`name` as an int in [minimum, maximum] (no upper bound if None), or `default`.
+
+    Raises ValueError "<name> must be <requirement>, got '<value>'" otherwise; unset or
+    blank means the default.
+    """
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be {requirement}, got {raw!r}")
+    return value

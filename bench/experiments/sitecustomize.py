@@ -8,10 +8,13 @@ servers it starts (`scripts/bench.py --rasa-env PYTHONPATH=bench/experiments
 - validation: Rasa validates every action-server response with `jsonschema.validate`,
   which re-checks the (large) schema against the JSON Schema 2020-12 metaschema on
   every call. The patch builds the validator once; the same schema is enforced.
+  Since adopted: the code is bot/rasa_speedups.py's, which `python -m bot.rasa_launcher`
+  installs for the assistant; here it can be priced alone on a plain `rasa run`.
 - session: Rasa opens a new aiohttp session, so a new TCP connection, for every call to
   the action server. The patch keeps one session per event loop (keep-alive).
 - events: loading a tracker resolves each stored event's class by walking all Event
-  subclasses recursively, per event. The patch remembers the name-to-class mapping.
+  subclasses recursively, per event. The patch remembers the name-to-class mapping
+  (also adopted, from bot/rasa_speedups.py).
 """
 
 from __future__ import annotations
@@ -26,19 +29,10 @@ PATCHES = {p.strip() for p in os.environ.get("BENCH_RASA_PATCHES", "").split(","
 
 
 def _patch_validation(module: Any) -> None:
-    from jsonschema.validators import validator_for
+    from bot.rasa_speedups import _cached_validation
 
-    validators: Dict[int, Any] = {}
-
-    def _validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
-        schema = self.action_response_format_spec()
-        validator = validators.get(id(type(self)))
-        if validator is None:
-            validator = validators[id(type(self))] = validator_for(schema)(schema)
-        validator.validate(result)
-        return True
-
-    module.RemoteAction._validate_action_result = _validate_action_result
+    action = module.RemoteAction
+    action._validate_action_result = _cached_validation(action._validate_action_result)
 
 
 def _patch_session(module: Any) -> None:
@@ -67,16 +61,9 @@ def _patch_session(module: Any) -> None:
 
 
 def _patch_events(module: Any) -> None:
-    original = module.Event.resolve_by_type
-    cache: Dict[Any, Any] = {}
+    from bot.rasa_speedups import _cached_event_lookup
 
-    def resolve_by_type(type_name: str, default: Any = None) -> Any:
-        key = (type_name, default)
-        if key not in cache:
-            cache[key] = original(type_name, default)
-        return cache[key]
-
-    module.Event.resolve_by_type = staticmethod(resolve_by_type)
+    module.Event.resolve_by_type = staticmethod(_cached_event_lookup(module.Event.resolve_by_type))
 
 
 _TARGETS: Dict[str, Callable[[Any], None]] = {}

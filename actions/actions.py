@@ -7,8 +7,15 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import clinic_settings, fact_store, latest_intent, latest_text, send
-from bot import answers, responder, safety
+from actions.context import (
+    clinic_settings,
+    fact_store,
+    latest_intent,
+    latest_red_flag,
+    latest_text,
+    send,
+)
+from bot import answers, responder
 
 Events = List[Dict[str, Any]]
 
@@ -27,8 +34,9 @@ class ActionAnswerQuestion(Action):
             text=latest_text(tracker),
             entities=tracker.latest_message.get("entities") or [],
             current_procedure=tracker.get_slot("procedure"),
+            red_flag=latest_red_flag(tracker),
         )
-        return send(dispatcher, reply)
+        return send(dispatcher, reply, tracker)
 
 
 class ActionGreetPatient(Action):
@@ -38,21 +46,23 @@ class ActionGreetPatient(Action):
         return "action_greet_patient"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
-        return send(dispatcher, answers.answer_greeting(fact_store(), clinic_settings()))
+        return send(dispatcher, answers.answer_greeting(fact_store(), clinic_settings()), tracker)
 
 
 class ActionGiveRedFlagAdvice(Action):
-    """Emergency advice: the kind depends on which red flag the rules found."""
+    """Emergency advice: the kind depends on which red flag the rules found.
+
+    The `red_flag` intent is forced by the rules (bot.nlu_components.RedFlagOverride); when
+    only the classifier predicted it, the general advice is given: unsure means alarm.
+    """
 
     def name(self) -> str:
         return "action_give_red_flag_advice"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
-        rules = safety.default_rules()
-        reply = answers.answer_red_flag(
-            rules.check(latest_text(tracker)), rules.advice["general"], clinic_settings()
-        )
-        return send(dispatcher, reply)
+        settings = clinic_settings()
+        reply = responder.emergency_reply(latest_red_flag(tracker), settings)
+        return send(dispatcher, reply or responder.classifier_emergency_reply(settings))
 
 
 class ActionReferPersonalAdvice(Action):
@@ -62,7 +72,9 @@ class ActionReferPersonalAdvice(Action):
         return "action_refer_personal_advice"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
-        return send(dispatcher, answers.answer_personal_advice(fact_store(), clinic_settings()))
+        return send(
+            dispatcher, answers.answer_personal_advice(fact_store(), clinic_settings()), tracker
+        )
 
 
 class ActionExplainUncovered(Action):
@@ -74,7 +86,9 @@ class ActionExplainUncovered(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         store = fact_store()
         subject = store.uncovered_subject(latest_text(tracker))
-        return send(dispatcher, answers.answer_uncovered(store, clinic_settings(), subject))
+        return send(
+            dispatcher, answers.answer_uncovered(store, clinic_settings(), subject), tracker
+        )
 
 
 class ActionShareClinicContact(Action):
@@ -84,7 +98,7 @@ class ActionShareClinicContact(Action):
         return "action_share_clinic_contact"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
-        return send(dispatcher, answers.answer_contact(clinic_settings()))
+        return send(dispatcher, answers.answer_contact(clinic_settings()), tracker)
 
 
 class ActionRephrase(Action):
@@ -100,7 +114,7 @@ class ActionRephrase(Action):
             topic = store.topic_for_intent(ranked.get("name") or "")
             if topic is not None:
                 likely.append(topic.id)
-        return send(dispatcher, answers.answer_rephrase(store, likely))
+        return send(dispatcher, answers.answer_rephrase(store, likely), tracker)
 
 
 class ActionDeclineOutOfScope(Action):
@@ -110,7 +124,9 @@ class ActionDeclineOutOfScope(Action):
         return "action_decline_out_of_scope"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
-        return send(dispatcher, answers.answer_out_of_scope(fact_store(), clinic_settings()))
+        return send(
+            dispatcher, answers.answer_out_of_scope(fact_store(), clinic_settings()), tracker
+        )
 
 
 class ActionExplainEnglishOnly(Action):
@@ -120,4 +136,4 @@ class ActionExplainEnglishOnly(Action):
         return "action_explain_english_only"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
-        return send(dispatcher, answers.answer_english_only(clinic_settings()))
+        return send(dispatcher, answers.answer_english_only(clinic_settings()), tracker)

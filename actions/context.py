@@ -9,7 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.answers import Reply
+from bot import responder
+from bot.answers import Reply, with_note
 from bot.facts import FactStore, ReloadingFactStore
 from bot.settings import ClinicSettings, load_settings
 
@@ -29,10 +30,20 @@ def clinic_settings() -> ClinicSettings:
     return load_settings()
 
 
-def send(dispatcher: CollectingDispatcher, reply: Reply) -> List[Dict[str, Any]]:
-    """Hand a reply to the dispatcher; return the slot events it implies."""
+def send(
+    dispatcher: CollectingDispatcher, reply: Reply, tracker: Optional[Tracker] = None
+) -> List[Dict[str, Any]]:
+    """Hand a reply to the dispatcher; return the slot events it implies.
+
+    When the patient only asked about a warning sign, whatever the answer, it ends with
+    the calm safety-net line (`bot.responder.safety_net`).
+    """
+    if tracker is not None and reply.urgency is None:
+        reply = with_note(reply, responder.safety_net(latest_red_flag(tracker)))
     dispatcher.utter_message(
-        text=reply.text, buttons=[button.as_dict() for button in reply.buttons] or None
+        text=reply.text,
+        buttons=[button.as_dict() for button in reply.buttons] or None,
+        json_message=reply.custom(),
     )
     if reply.procedure is not None:
         return [SlotSet("procedure", reply.procedure)]
@@ -41,6 +52,12 @@ def send(dispatcher: CollectingDispatcher, reply: Reply) -> List[Dict[str, Any]]
 
 def latest_text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
+
+
+def latest_red_flag(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The red-flag summary NLU attached to the latest message (see bot.nlu_components)."""
+    summary = tracker.latest_message.get("red_flag")
+    return summary if isinstance(summary, dict) else None
 
 
 def latest_intent(tracker: Tracker) -> Optional[str]:

@@ -52,7 +52,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
         print(
             f"{args.facts}: {len(store.facts)} facts, {len(store.topics)} topics, "
-            f"{len(store.procedures)} procedures; {len(rules.rules)} red-flag rules"
+            f"{len(store.procedures)} procedures; {len(rules.concepts)} red-flag concepts, "
+            f"{len(rules.modifiers)} context rules"
         )
         return 0
     if args.command == "purge":

@@ -7,11 +7,10 @@ no fact for gets an honest "the articles don't say" and a referral.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from bot.facts import GENERAL, Fact, FactStore, Topic, UncoveredSubject, procedures_in
-from bot.safety import RedFlag
 from bot.settings import ClinicSettings
 
 MAX_BUTTONS = 3
@@ -32,13 +31,35 @@ class Button:
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to the patient."""
+    """One message to the patient.
+
+    `urgency` is set only on the advice for a present red flag ("emergency", "crisis" or
+    "infection"): every channel shows it (a custom payload, an alert, "URGENT:").
+    """
 
     text: str
     buttons: Tuple[Button, ...] = ()
     procedure: Optional[str] = None
     topic: Optional[str] = None
     fact_ids: Tuple[str, ...] = field(default=())
+    urgency: Optional[str] = None
+
+    def custom(self) -> Optional[dict]:
+        """The machine-readable part channels send beside the text, if any."""
+        return {"urgency": self.urgency} if self.urgency else None
+
+
+SOURCE_PREFIXES = ("Source: ", "Sources: ")
+
+
+def with_note(reply: Reply, note: str) -> Reply:
+    """`reply` with one more paragraph, kept above the source line."""
+    if not note:
+        return reply
+    paragraphs = reply.text.split("\n\n")
+    at = len(paragraphs) - 1 if paragraphs[-1].startswith(SOURCE_PREFIXES) else len(paragraphs)
+    paragraphs.insert(at, note)
+    return replace(reply, text="\n\n".join(paragraphs))
 
 
 def topic_buttons(store: FactStore, topic_ids: Iterable[str]) -> Tuple[Button, ...]:
@@ -168,12 +189,9 @@ def answer_personal_advice(store: FactStore, settings: ClinicSettings) -> Reply:
     )
 
 
-def answer_red_flag(
-    flag: Optional[RedFlag], general_advice: str, settings: ClinicSettings
-) -> Reply:
-    """Emergency advice; `flag` is None when only the classifier saw an emergency."""
-    advice = flag.advice if flag else general_advice
-    return Reply(text=f"{advice} {settings.contact_line()}")
+def answer_red_flag(advice: str, urgency: str, settings: ClinicSettings) -> Reply:
+    """Emergency advice for a present red flag, with the clinic's contact and its urgency."""
+    return Reply(text=f"{advice} {settings.contact_line()}", urgency=urgency)
 
 
 def answer_greeting(store: FactStore, settings: ClinicSettings) -> Reply:

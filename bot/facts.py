@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -17,6 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import yaml
 
 from bot.paths import FACTS_FILE
+from bot.reloading import Reloading
 
 logger = logging.getLogger(__name__)
 
@@ -371,7 +371,7 @@ def load_fact_store(path: Path = FACTS_FILE) -> FactStore:
     return parse_fact_store(Path(path), document)
 
 
-class ReloadingFactStore:
+class ReloadingFactStore(Reloading[FactStore]):
     """Hands out the store, re-reading the file when it changed on disk.
 
     This is what lets a clinic fix an answer's wording without retraining or
@@ -382,24 +382,9 @@ class ReloadingFactStore:
 
     def __init__(self, path: Path = FACTS_FILE) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._store: Optional[FactStore] = None
-        self._stamp: Optional[Tuple[int, int]] = None
-
-    def get(self) -> FactStore:
-        """The current store; raises only when no good version was ever loaded."""
-        stat = self.path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        with self._lock:
-            if self._store is None or stamp != self._stamp:
-                try:
-                    self._store = load_fact_store(self.path)
-                except FactStoreError as error:
-                    if self._store is None:
-                        raise
-                    logger.error("Fact store edit rejected, keeping the last good one: %s", error)
-                self._stamp = stamp
-            return self._store
+        super().__init__(
+            lambda: load_fact_store(self.path), (self.path,), (FactStoreError,), "Fact store"
+        )
 
 
 def procedures_in(facts: Sequence[Fact]) -> List[str]:

@@ -30,6 +30,7 @@ from bot import language, safety
 from bot.spacy_pipeline import PROCEDURE_LABEL
 
 RED_FLAG_INTENT = "red_flag"
+FALLBACK_INTENT = "nlu_fallback"
 RED_FLAG_KEY = "red_flag"
 NON_ENGLISH_INTENT = "non_english"
 LANGUAGE_KEY = "language"
@@ -129,12 +130,29 @@ class NonEnglishOverride(GraphComponent):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class RedFlagOverride(GraphComponent):
-    """Forces the `red_flag` intent when the deterministic safety rules fire.
+    """Runs the red-flag layer (`bot.safety`) on every message and acts on its verdict.
 
-    Placed last in the pipeline, after the classifier and the fallback, so no
-    statistical decision can hide an emergency. The rules that fired are added
-    to the parse result under `red_flag` for logging and tests.
+    Placed last in the pipeline, after the classifier and the fallback, so no statistical
+    decision can hide an emergency:
+
+    - a warning sign present now forces the `red_flag` intent;
+    - a sign the rules found but judged not present (asked about, negated, past, someone
+      else's) takes `red_flag` away from the classifier, which cannot read such context:
+      the next intent of the ranking is used (or `nlu_fallback` below the threshold);
+    - when the rules found nothing, a `red_flag` from the classifier stands (unsure means
+      alarm).
+
+    The verdict's summary (status, urgency, concept ids; never text) is added to the parse
+    result under `red_flag`: the actions compose the reply from it.
     """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        # Same value as the FallbackClassifier's threshold in config.yml.
+        return {"fallback_threshold": 0.3}
+
+    def __init__(self, config: Optional[Dict[str, Any]] = None) -> None:
+        self.fallback_threshold = float((config or self.get_default_config())["fallback_threshold"])
 
     @classmethod
     def create(
@@ -144,24 +162,28 @@ class RedFlagOverride(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> RedFlagOverride:
-        return cls()
+        return cls(config)
+
+    def _demote(self, message: Message) -> None:
+        """Replace a classifier `red_flag` with the best other intent."""
+        ranking = [
+            item
+            for item in message.get(INTENT_RANKING_KEY) or []
+            if item.get(INTENT_NAME_KEY) not in (RED_FLAG_INTENT, FALLBACK_INTENT)
+        ]
+        best = ranking[0] if ranking else None
+        if best is None or (best.get(PREDICTED_CONFIDENCE_KEY) or 0) < self.fallback_threshold:
+            best = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+        message.set(INTENT, dict(best), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            flag: Optional[safety.RedFlag] = safety.check(message.get(TEXT) or "")
-            if flag is None:
-                continue
-            forced = {INTENT_NAME_KEY: RED_FLAG_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
-            ranking = [
-                item
-                for item in message.get(INTENT_RANKING_KEY) or []
-                if item.get(INTENT_NAME_KEY) != RED_FLAG_INTENT
-            ]
-            message.set(INTENT, forced, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [forced] + ranking, add_to_output=True)
-            message.set(
-                RED_FLAG_KEY,
-                {"rules": list(flag.rule_ids), "advice": flag.advice_kind},
-                add_to_output=True,
-            )
+            assessment = safety.assess(message.get(TEXT) or "")
+            message.set(RED_FLAG_KEY, assessment.summary(), add_to_output=True)
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if assessment.status == safety.PRESENT:
+                _force_intent(message, RED_FLAG_INTENT)
+            elif assessment.findings and intent == RED_FLAG_INTENT:
+                self._demote(message)
         return messages

@@ -6,4 +6,5 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 FACTS_FILE = DATA_DIR / "facts.yml"
 SAFETY_FILE = DATA_DIR / "safety.yml"
+SAFETY_CONTEXT_FILE = DATA_DIR / "safety_context.yml"
 SPACY_MODEL_DIR = PROJECT_ROOT / "build" / "spacy_model"

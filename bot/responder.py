@@ -3,7 +3,8 @@
 This is the decision the FAQ action makes on every question, kept out of the
 Rasa action so it can be tested and reused by any channel:
 
-1. a red flag anywhere in the text wins, always;
+1. a present red flag wins, always (judged by `bot.safety` where NLU runs, and passed
+   here as the message's `red_flag` summary);
 2. a subject the articles don't cover is named and referred, never guessed;
 3. otherwise the topic is answered for the procedure named in this message,
    else the one under discussion (the slot), else side by side.
@@ -11,7 +12,7 @@ Rasa action so it can be tested and reused by any channel:
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from bot import answers, safety
 from bot.answers import Reply
@@ -29,6 +30,32 @@ def procedures_named(entities: Iterable[Mapping], store: FactStore) -> list:
     return named
 
 
+def emergency_reply(
+    red_flag: Optional[Mapping[str, Any]], settings: ClinicSettings
+) -> Optional[Reply]:
+    """The emergency advice when the message's red-flag summary says a sign is present."""
+    if not red_flag or red_flag.get("status") != safety.PRESENT:
+        return None
+    rules = safety.current_rules()
+    kinds = rules.kinds(red_flag.get("present") or ())
+    return answers.answer_red_flag(
+        rules.advice_for(kinds), kinds[0] if kinds else "emergency", settings
+    )
+
+
+def classifier_emergency_reply(settings: ClinicSettings) -> Reply:
+    """Only the classifier saw an emergency (no rule did): the general advice, as an alarm."""
+    return answers.answer_red_flag(safety.current_rules().advice_for(()), "emergency", settings)
+
+
+def safety_net(red_flag: Optional[Mapping[str, Any]]) -> str:
+    """The calm conditional line for warning signs the patient only asked about, else ''."""
+    if not red_flag or red_flag.get("status") != safety.MENTIONED:
+        return ""
+    rules = safety.current_rules()
+    return rules.safety_net_for(rules.kinds(red_flag.get("mentioned") or ()))
+
+
 def answer_question(
     store: FactStore,
     settings: ClinicSettings,
@@ -36,11 +63,12 @@ def answer_question(
     text: str,
     entities: Sequence[Mapping] = (),
     current_procedure: Optional[str] = None,
+    red_flag: Optional[Mapping[str, Any]] = None,
 ) -> Reply:
     """The reply to a question classified as `intent`."""
-    flag = safety.check(text)
-    if flag is not None:
-        return answers.answer_red_flag(flag, flag.advice, settings)
+    urgent = emergency_reply(red_flag, settings)
+    if urgent is not None:
+        return urgent
 
     topic = store.topic_for_intent(intent or "")
     subject = store.uncovered_subject(text, topic.id if topic else None)

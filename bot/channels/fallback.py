@@ -95,17 +95,15 @@ def _fact_store() -> Optional[FactStore]:
 
 
 def red_flag_reply(text: str, settings: ClinicSettings) -> Optional[Reply]:
-    """The emergency advice when `text` has a red flag, else None."""
+    """The emergency advice when `text` has a present red flag, else None."""
     try:
-        rules = safety.default_rules()
-        flag = rules.check(text)
-        general = rules.advice["general"]
-    except Exception:  # noqa: BLE001 - the rules file is broken: never hide an emergency
+        assessment = safety.assess(text)
+    except Exception:  # noqa: BLE001 - the rules cannot run: never hide an emergency
         logger.exception("red-flag rules unavailable in the fallback")
-        return Reply(text=f"{answers.EMERGENCY_LINE} {settings.contact_line()}")
-    if flag is None:
+        return answers.answer_red_flag(answers.EMERGENCY_LINE, "emergency", settings)
+    if assessment.urgency is None:
         return None
-    return answers.answer_red_flag(flag, general, settings)
+    return answers.answer_red_flag(assessment.advice, assessment.urgency, settings)
 
 
 def fallback_reply(text: str) -> Reply:
@@ -130,6 +128,8 @@ async def send_reply(output: OutputChannel, recipient_id: str, reply: Reply) -> 
     message: Dict[str, Any] = {"text": reply.text}
     if reply.buttons:
         message["buttons"] = [button.as_dict() for button in reply.buttons]
+    if reply.custom():
+        message["custom"] = reply.custom()
     await output.send_response(recipient_id, message)
 
 

@@ -36,6 +36,10 @@ _WHITESPACE = re.compile(r"\s")
 _WORD = re.compile(r"\s*(\S+)")
 
 
+# First line of the advice for a present red flag, on channels with no other way to show it.
+URGENT_LINE = "URGENT:"
+
+
 def max_chars_from_env(environ: Optional[Mapping[str, str]] = None) -> int:
     """The part length limit from `SMS_MAX_CHARS`, or the default.
 

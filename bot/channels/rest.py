@@ -12,6 +12,8 @@ bot messages. What changes, compared with Rasa's RestInput:
   set by scripts/serve.sh, refuses bigger ones before they are even read).
 - The client cannot choose `input_channel` (stock Rasa trusts the body): it is
   always "rest". `?stream=true` is not offered: every answer is one JSON list.
+- Each bot message is one list entry with its `text`, `buttons` and, for the advice on a
+  present red flag, `custom: {"urgency": ...}` (stock Rasa splits these apart).
 - The text goes through `bot.channels.fallback` like every public channel: cleaned,
   the "/intent" shortcut neutralised, long messages answered with a polite note, and
   a safe reply (apology + clinic contact, or red-flag advice) when the assistant
@@ -24,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Optional
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -32,6 +34,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels import fallback
 from bot.channels.json_body import BadRequest, json_object, string_field
+from bot.channels.output import WholeMessageCollector
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -79,7 +82,7 @@ class SafeRestInput(RestInput):
             request = parse_body(body)
         except BadRequest as problem:
             return error(400, str(problem))
-        collector = CollectingOutputChannel()
+        collector = WholeMessageCollector()
         await fallback.protect(on_new_message)(
             UserMessage(
                 request.message,

@@ -17,6 +17,9 @@ they do not get an answer in time. Two things follow:
 POST /webhooks/signed_webhook/webhook
     {"message_id": "wamid.123", "sender": "patient-42", "text": "does it hurt?"}
 200 {"message_id": "wamid.123", "replies": [{"text": "...", "buttons": [...]}]}
+
+The advice for a present red flag carries `"custom": {"urgency": "emergency" | "crisis" |
+"infection"}` beside its text, so the platform can alert the clinic's staff.
 """
 
 from __future__ import annotations
@@ -34,13 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import fallback
 from bot.channels.json_body import BadRequest, json_object, string_field
+from bot.channels.output import WholeMessageCollector
 from bot.paths import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -203,13 +207,17 @@ class KeyedLocks:
 
 
 def collected_replies(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The bot's messages as {"text", "buttons"}; the platform renders the buttons."""
+    """The bot's messages as {"text", "buttons", "custom"?}; the platform renders buttons.
+
+    `custom` is there only on the advice for a present red flag: {"urgency": ...}.
+    """
     replies = []
     for message in messages:
         if message.get("text") or message.get("buttons"):
-            replies.append(
-                {"text": message.get("text", ""), "buttons": list(message.get("buttons") or [])}
-            )
+            reply = {"text": message.get("text", ""), "buttons": list(message.get("buttons") or [])}
+            if message.get("custom"):
+                reply["custom"] = message["custom"]
+            replies.append(reply)
     return replies
 
 
@@ -305,7 +313,7 @@ class SignedWebhookInput(InputChannel):
                     "signed_webhook: %s is a retry; sent the stored response", inbound.message_id
                 )
                 return 200, stored.response
-            collector = CollectingOutputChannel()
+            collector = WholeMessageCollector()
             try:
                 await on_new_message(
                     UserMessage(

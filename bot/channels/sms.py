@@ -7,6 +7,7 @@ replies through the Twilio client. This subclass (channel `twilio_sms`, webhook
 - Follow-up buttons become numbered choices ("Reply 1, 2 or 3."), and a bare number
   reply is mapped back to the choice's payload (`bot.channels.plain_text`).
 - Long answers are sent as numbered parts under `SMS_MAX_CHARS`.
+- The advice for a present red flag starts with a plain "URGENT:" line.
 - Credentials come from the environment, never from credentials.yml (kept in git).
   Without them the webhook answers 503 and processes nothing, so `make run` works
   on a machine with no Twilio account.
@@ -35,6 +36,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.channels import fallback, plain_text
+from bot.channels.output import urgency_of
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,13 @@ class PlainTextSmsOutput(OutputChannel):
         self.transport = transport
         self.choices = choices
         self.max_chars = max_chars
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        """Mark urgent advice with a first "URGENT:" line, then send as Rasa would."""
+        if urgency_of(message) and message.get("text"):
+            message = {**message, "text": f"{plain_text.URGENT_LINE}\n{message['text']}"}
+        message = {key: value for key, value in message.items() if key != "custom"}
+        await super().send_response(recipient_id, message)
 
     async def _send_parts(self, recipient_id: str, parts: Sequence[str]) -> None:
         # One after the other: the "(i/n)" prefixes cover carriers that reorder.

@@ -17,6 +17,8 @@ works unchanged. What changes, compared with Rasa's SocketIOInput:
   of raising inside the server; `session_request` accepts only a string session id.
 - Size. A socket.io packet over MAX_PACKET_BYTES closes the connection
   (python-engineio's max_http_buffer_size, 1 MB by default).
+- Each bot message is one `bot_uttered` event with its text, buttons (`quick_replies`)
+  and custom payload (`{"urgency": ...}` on the advice for a present red flag).
 - The text goes through `bot.channels.fallback` like every public channel.
 """
 
@@ -30,12 +32,13 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tup
 import engineio
 import socketio
 from rasa.core.channels.channel import UserMessage, decode_bearer_token
-from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import fallback
+from bot.channels.output import WholeMessageSocketIOOutput
 from bot.settings import SettingsError, load_settings
 
 logger = logging.getLogger(__name__)
@@ -247,7 +250,7 @@ class SafeSocketIOInput(SocketIOInput):
             await protected(
                 UserMessage(
                     data["message"],
-                    SocketIOOutput(sio, self.bot_message_evt),
+                    WholeMessageSocketIOOutput(sio, self.bot_message_evt),
                     sender_id,
                     input_channel=self.name(),
                     metadata=_metadata(data, self.metadata_key),

@@ -37,14 +37,20 @@ def make_tracker(
     entities: Optional[List[Dict[str, Any]]] = None,
     slots: Optional[Dict[str, Any]] = None,
     intent_ranking: Optional[List[Dict[str, Any]]] = None,
+    red_flag: Optional[Dict[str, Any]] = None,
 ) -> Tracker:
-    """A real SDK Tracker whose latest message is `text`, as Rasa would send it."""
+    """A real SDK Tracker whose latest message is `text`, as Rasa would send it.
+
+    `red_flag` is the summary bot.nlu_components.RedFlagOverride adds to every message.
+    """
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.9} if intent else {},
         "entities": entities or [],
         "intent_ranking": intent_ranking or [],
     }
+    if red_flag is not None:
+        latest["red_flag"] = red_flag
     return Tracker(
         sender_id="test-patient",
         slots={"procedure": None, **(slots or {})},

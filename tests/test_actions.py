@@ -8,7 +8,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as act
 from actions import context
+from bot import safety
 from tests.conftest import make_tracker, procedure_entity
+
+
+def flagged(text: str, intent: str, **kwargs):
+    """A tracker whose message carries the red-flag summary the NLU pipeline computes."""
+    return make_tracker(text, intent, red_flag=safety.assess(text).summary(), **kwargs)
 
 TOPIC_INTENTS = [
     "ask_what_is",
@@ -82,25 +88,55 @@ async def test_follow_up_reads_the_slot(store, domain) -> None:
 
 
 async def test_answer_question_gives_emergency_advice_on_a_red_flag(domain) -> None:
-    tracker = make_tracker("does it hurt? also my groin is numb", "ask_pain")
+    tracker = flagged("does it hurt? also my groin is numb", "ask_pain")
     message, events = await run(act.ActionAnswerQuestion(), tracker, domain)
     assert "911" in message["text"] and not message["buttons"]
+    assert message["custom"] == {"urgency": "emergency"}
     assert events == []
 
 
+async def test_a_question_about_a_sign_is_answered_with_the_safety_net(store, domain) -> None:
+    tracker = flagged("is leg weakness a side effect of RFA?", "ask_side_effects")
+    message, _ = await run(act.ActionAnswerQuestion(), tracker, domain)
+    text = message["text"]
+    assert store.fact("side_effects_soreness").answer in text
+    net = safety.current_rules().safety_net["emergency"]
+    assert net in text and text.index(net) < text.index("Source")
+    assert not message["custom"]
+
+
+async def test_a_mere_mention_gets_no_safety_net_and_no_urgency(domain) -> None:
+    tracker = flagged("no fever, how long is the recovery?", "ask_recovery")
+    message, _ = await run(act.ActionAnswerQuestion(), tracker, domain)
+    assert "911" not in message["text"] and not message["custom"]
+
+
 @pytest.mark.parametrize(
-    "text, must_contain",
+    "text, must_contain, urgency",
     [
-        ("I think about killing myself", "988"),
-        ("I can't hold my bladder anymore", "911"),
-        ("fever and the injection site is swollen", "infection"),
-        ("something is really wrong", "911"),  # classifier-only: general advice
+        ("I think about killing myself", "988", "crisis"),
+        ("I can't hold my bladder anymore", "911", "emergency"),
+        ("fever and the injection site is swollen", "infection", "infection"),
+        ("something is really wrong", "911", "emergency"),  # classifier-only: general
     ],
 )
-async def test_red_flag_advice(domain, text, must_contain) -> None:
-    message, _ = await run(act.ActionGiveRedFlagAdvice(), make_tracker(text, "red_flag"), domain)
+async def test_red_flag_advice(domain, text, must_contain, urgency) -> None:
+    message, _ = await run(act.ActionGiveRedFlagAdvice(), flagged(text, "red_flag"), domain)
     assert must_contain in message["text"]
     assert "555-0100" in message["text"]
+    assert message["custom"] == {"urgency": urgency}
+
+
+@pytest.mark.parametrize("intent", ["greet", "ask_pain", "out_of_scope", "ask_uncovered"])
+async def test_no_other_reply_carries_an_urgency(domain, intent) -> None:
+    action = {
+        "greet": act.ActionGreetPatient(),
+        "ask_pain": act.ActionAnswerQuestion(),
+        "out_of_scope": act.ActionDeclineOutOfScope(),
+        "ask_uncovered": act.ActionExplainUncovered(),
+    }[intent]
+    message, _ = await run(action, flagged("a question", intent), domain)
+    assert not message["custom"]
 
 
 async def test_greet_patient_shows_disclaimer_and_topics(domain) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import answers, responder
+from bot import answers, responder, safety
 from tests.conftest import procedure_entity
 
 
@@ -95,9 +95,21 @@ def test_insurance_question_mentioning_cost_is_answered(store, settings) -> None
 
 
 def test_red_flag_wins_over_any_intent(store, settings) -> None:
-    reply = ask(store, settings, "ask_duration", "how long does it last, i cant control my bladder")
-    assert "911" in reply.text
+    text = "how long does it last, i cant control my bladder"
+    reply = responder.answer_question(
+        store, settings, "ask_duration", text, red_flag=safety.assess(text).summary()
+    )
+    assert "911" in reply.text and reply.urgency == "emergency"
     assert not reply.fact_ids and not reply.buttons
+
+
+def test_with_note_keeps_the_source_line_last(store) -> None:
+    reply = answers.with_note(answers.answer_topic(store, "pain"), "A note.")
+    paragraphs = reply.text.split("\n\n")
+    assert paragraphs[-2:] == ["A note.", paragraphs[-1]] and paragraphs[-1].startswith("Source")
+    plain = answers.Reply(text="No source here.")
+    assert answers.with_note(plain, "A note.").text == "No source here.\n\nA note."
+    assert answers.with_note(plain, "") is plain
 
 
 def test_unknown_intent_is_not_guessed(store, settings) -> None:

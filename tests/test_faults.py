@@ -33,6 +33,7 @@ import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot.channels import fallback
+from bot.channels.output import WholeMessageCollector
 from bot.channels.signed_webhook import sign
 from tests.servers import Servers, wait_for
 from tests.test_public_input import SocketChat
@@ -79,10 +80,14 @@ class StandIn:
 
 
 async def turn(stand_in: StandIn, text: str, timeout: float = 1.0) -> List[str]:
-    collector = CollectingOutputChannel()
+    return [m["text"] for m in await turn_messages(stand_in, text, timeout)]
+
+
+async def turn_messages(stand_in: StandIn, text: str, timeout: float = 1.0) -> List[dict]:
+    collector = WholeMessageCollector()
     message = UserMessage(text, collector, "patient-1", input_channel="rest")
     await fallback.run_turn(stand_in, message, timeout=timeout)
-    return [m["text"] for m in collector.messages]
+    return collector.messages
 
 
 async def test_an_answer_passes_through_untouched() -> None:
@@ -110,10 +115,12 @@ async def test_a_hanging_turn_is_cut_off_at_the_time_limit() -> None:
 
 @pytest.mark.parametrize("mode", ["silent", "fail"])
 async def test_a_red_flag_gets_the_emergency_advice_never_just_an_apology(mode: str) -> None:
-    [reply] = await turn(StandIn(mode), "does it hurt? i lost control of my bladder")
+    [message] = await turn_messages(StandIn(mode), "does it hurt? i lost control of my bladder")
+    reply = message["text"]
     assert "911" in reply
     assert not reply.startswith(APOLOGY)
     assert CLINIC_PHONE in reply
+    assert message["custom"] == {"urgency": "emergency"}
 
 
 async def test_a_hanging_red_flag_turn_gets_the_emergency_advice() -> None:

@@ -50,11 +50,41 @@ def test_override_forces_red_flag_intent(nlp) -> None:
     assert message.get("intent") == {"name": "red_flag", "confidence": 1.0}
     assert message.get("intent_ranking")[0]["name"] == "red_flag"
     assert message.get("intent_ranking")[1]["name"] == "ask_duration"
-    assert message.get("red_flag") == {"rules": ["leg_weakness"], "advice": "emergency"}
+    summary = message.get("red_flag")
+    assert summary["status"] == "present" and summary["urgency"] == "emergency"
+    assert summary["present"] == ["leg_weakness"]
 
 
 def test_override_keeps_ordinary_intents(nlp) -> None:
     message = message_with_doc(nlp, "does the nerve block hurt?", "ask_pain", 0.91)
     RedFlagOverride().process([message])
     assert message.get("intent") == {"name": "ask_pain", "confidence": 0.91}
-    assert message.get("red_flag") is None
+    assert message.get("red_flag")["status"] == "none"
+
+
+def ranked(message: Message, ranking) -> Message:
+    message.set("intent", dict(ranking[0]))
+    message.set("intent_ranking", [dict(item) for item in ranking])
+    return message
+
+
+def test_a_classifier_red_flag_on_a_mere_mention_goes_to_the_next_intent(nlp) -> None:
+    ranking = [
+        {"name": "red_flag", "confidence": 0.6},
+        {"name": "ask_side_effects", "confidence": 0.35},
+    ]
+    message = ranked(message_with_doc(nlp, "could RFA make my legs weak?"), ranking)
+    RedFlagOverride().process([message])
+    assert message.get("intent") == {"name": "ask_side_effects", "confidence": 0.35}
+    assert message.get("red_flag")["status"] == "mentioned"
+    weak = [{"name": "red_flag", "confidence": 0.9}, {"name": "ask_pain", "confidence": 0.05}]
+    message = ranked(message_with_doc(nlp, "I had a fever years ago"), weak)
+    RedFlagOverride({"fallback_threshold": 0.3}).process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_a_classifier_red_flag_stands_when_the_rules_found_nothing(nlp) -> None:
+    ranking = [{"name": "red_flag", "confidence": 0.7}, {"name": "ask_pain", "confidence": 0.2}]
+    message = ranked(message_with_doc(nlp, "something is really wrong with me"), ranking)
+    RedFlagOverride().process([message])
+    assert message.get("intent") == {"name": "red_flag", "confidence": 0.7}

@@ -1,109 +1,162 @@
-"""The deterministic red-flag layer: every red flag fires, ordinary questions don't."""
+"""The red-flag layer's parts: loading the data, the verdict policy, reload on change.
+
+The blind suite (tests/test_red_flag_suite.py) measures recall and false alarms; these
+tests pin the mechanisms with the project's own examples, one per behaviour.
+"""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from bot import safety
-from bot.safety import SafetyRulesError, load_safety_rules
+from bot.paths import SAFETY_CONTEXT_FILE, SAFETY_FILE
+from bot.reloading import Reloading
+from bot.safety import Detector, SafetyRulesError, load_safety_rules
 from tests.conftest import write
 
-RED_FLAGS = [
-    # (message, expected advice kind, expected rule)
-    ("I can't control my bladder since the injection", "emergency", "bladder_bowel"),
-    ("i lost control of my bowels this morning", "emergency", "bladder_bowel"),
-    ("I wet myself and didn't feel it", "emergency", "bladder_bowel"),
-    ("my groin went numb after the block", "emergency", "saddle_numbness"),
-    ("numbness between my legs and my inner thighs", "emergency", "saddle_numbness"),
-    ("I can't feel my butt when I sit on the toilet", "emergency", "saddle_numbness"),
-    ("my legs are getting weaker by the hour", "emergency", "leg_weakness"),
-    ("my leg keeps giving out since the shot", "emergency", "leg_weakness"),
-    ("i suddenly can't lift my foot", "emergency", "leg_weakness"),
-    (
-        "I have a fever and the injection site is red and swollen",
-        "infection",
-        "injection_site_infection",
-    ),
-    ("chills and the spot where they injected is hot", "infection", "injection_site_infection"),
-    ("there is pus coming out of the needle site", "infection", "injection_site_infection"),
-    ("I have chest pain after the procedure", "emergency", "chest_breathing"),
-    ("cant breathe properly", "emergency", "chest_breathing"),
-    ("I'm short of breath", "emergency", "chest_breathing"),
-    ("i want to kill myself", "crisis", "self_harm"),
-    ("Sometimes I think about ending my life because of this pain", "crisis", "self_harm"),
-    ("i dont want to live with this pain anymore", "crisis", "self_harm"),
-    ("I\u2019ve been thinking about suicide", "crisis", "self_harm"),
-    ("CHEST PAIN!!!", "emergency", "chest_breathing"),
-]
 
-ORDINARY = [
-    "does it hurt?",
-    "does a facet injection hurt?",
-    "how long does the relief last",
-    "which lasts longer?",
-    "wat is a mbb",
-    "will the steroid make my leg weak",
-    "do they numb the skin first",
-    "is soreness normal after the shot",
-    "can i go back to work the next day",
-    "what are facet joints",
-    "why would i need two blocks",
-    "my back pain is worse when i stand",
-    "does insurance cover a nerve block",
-    "what happens if neither procedure helps",
-    "is rfa the same as burning the nerves",
-    "how do they control where the needle goes",
-    "what is the difference between the two",
-    "thanks, that helped",
-    "this back pain is killing me, what can a facet shot do",
-    "i think i have a sinus infection what should i take",
-]
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector(load_safety_rules())
 
 
-@pytest.mark.parametrize("text, kind, rule", RED_FLAGS)
-def test_red_flags_fire_with_the_right_advice(text: str, kind: str, rule: str) -> None:
-    flag = safety.check(text)
-    assert flag is not None, text
-    assert flag.advice_kind == kind
-    assert rule in flag.rule_ids
+@pytest.mark.parametrize(
+    "text, urgency, concept",
+    [
+        ("I can't control my bladder since the injection", "emergency", "incontinence"),
+        ("my private area feels asleep", "emergency", "saddle_numbness"),
+        ("my legs feel numb and weak after the RFA, is that normal?", "emergency", "leg_weakness"),
+        ("my foot keeps dragging and catching on the floor", "emergency", "foot_drop"),
+        ("I have a fever and the injection site is red and swollen", "infection", "infection"),
+        ("tight chest, hard to get air", "emergency", "chest_breathing"),
+        ("I don't see the point of going on", "crisis", "self_harm"),
+        ("I've been saving up my pills to take tonight", "crisis", "self_harm"),
+        ("chest pain and i want to die", "crisis", "self_harm"),
+    ],
+)
+def test_present_signs_alarm_with_the_right_urgency(detector, text, urgency, concept) -> None:
+    verdict = detector.assess(text)
+    assert verdict.status == safety.PRESENT
+    assert verdict.urgency == urgency
+    assert concept in verdict.concepts(safety.PRESENT)
 
 
-@pytest.mark.parametrize("text", ORDINARY)
-def test_ordinary_questions_do_not_trigger(text: str) -> None:
-    assert safety.check(text) is None
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("no fever, no numbness - how long is recovery?", "negated"),
+        ("I had a fever last winter, is that a problem?", "past"),
+        ("my dad lost feeling in his legs years ago", "other person"),
+        ("both legs went numb after the block but it wore off in a few hours", "resolved"),
+        ("my wife's foot drags a little because of her MS", "other person"),
+        ("I keep the site clean so it doesn't get infected", "hypothetical"),
+    ],
+)
+def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None:
+    verdict = detector.assess(text)
+    assert verdict.status != safety.PRESENT and verdict.urgency is None
+    assert reason in {finding.reason for finding in verdict.findings}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "could RFA ever make me lose control of my bladder?",
+        "what if I get a fever after the injection?",
+        "is leg weakness a side effect of RFA?",
+    ],
+)
+def test_questions_about_a_sign_get_the_safety_net(detector, text) -> None:
+    verdict = detector.assess(text)
+    assert verdict.status == safety.MENTIONED and verdict.urgency is None
+    assert verdict.safety_net and "now" not in verdict.safety_net.split()
+
+
+def test_a_carer_writing_about_someone_now_is_an_emergency(detector) -> None:
+    assert detector.assess("my husband can't pee since his block this morning").urgency
+
+
+def test_everyday_ache_and_other_senses_find_nothing(detector) -> None:
+    for text in ("standing in line makes my legs ache", "what temperature does the probe reach"):
+        assert detector.assess(text).findings == ()
+
+
+def test_zero_width_characters_and_curly_quotes_do_not_hide_a_sign(detector) -> None:
+    assert detector.assess("chest\u200b pain").urgency == "emergency"
+    assert detector.assess("I can\u2019t feel my groin").urgency == "emergency"
+
+
+def test_summary_names_concepts_never_text(detector) -> None:
+    summary = detector.assess("my groin is numb, also no fever").summary()
+    assert summary == {
+        "status": "present",
+        "urgency": "emergency",
+        "present": ["saddle_numbness"],
+        "mentioned": [],
+        "absent": ["infection"],
+    }
 
 
 def test_advice_says_what_to_do() -> None:
-    rules = safety.default_rules()
-    assert "911" in rules.advice["emergency"]
-    assert "emergency room" in rules.advice["emergency"]
+    rules = load_safety_rules()
+    assert "911" in rules.advice["emergency"] and "now" in rules.advice["emergency"]
     assert "988" in rules.advice["crisis"] and "911" in rules.advice["crisis"]
-    assert "911" in rules.advice["general"]
+    assert "clinic" in rules.advice["infection"]
+    assert rules.advice_for([]) == rules.advice["general"]
+    assert rules.kinds(["infection", "self_harm", "nope"]) == ["crisis", "infection"]
+    assert "988" in rules.safety_net_for(["crisis"])
 
 
-def test_crisis_wins_over_other_flags() -> None:
-    flag = safety.check("chest pain and i want to die")
-    assert flag.advice_kind == "crisis"
-    assert set(flag.rule_ids) == {"chest_breathing", "self_harm"}
+def _copy_rules(tmp_path: Path) -> tuple:
+    safety_file = tmp_path / "safety.yml"
+    context_file = tmp_path / "safety_context.yml"
+    shutil.copy(SAFETY_FILE, safety_file)
+    shutil.copy(SAFETY_CONTEXT_FILE, context_file)
+    return safety_file, context_file
 
 
-def test_zero_width_characters_do_not_hide_a_red_flag() -> None:
-    assert safety.check("chest\u200b pain") is not None
-    assert safety.check("s\u200buicidal") is not None
+def test_broken_files_are_rejected_naming_file_entry_and_field(tmp_path: Path) -> None:
+    safety_file, context_file = _copy_rules(tmp_path)
+    good = safety_file.read_text()
+    safety_file.write_text(good.replace("advice: crisis", "advice: panic"))
+    with pytest.raises(SafetyRulesError, match=r"concept 'self_harm': field 'advice'.*panic"):
+        load_safety_rules(safety_file, context_file)
+    safety_file.write_text(good.replace('"cauda equina"', '"cauda (equina"'))
+    with pytest.raises(SafetyRulesError, match=r"concept 'saddle_numbness': bad regular exp"):
+        load_safety_rules(safety_file, context_file)
+    safety_file.write_text(good.replace("{numb}", "{numbness}", 1))
+    with pytest.raises(SafetyRulesError, match=r"unknown vocabulary entry \{numbness\}"):
+        load_safety_rules(safety_file, context_file)
+    safety_file.write_text(good)
+    context = context_file.read_text()
+    context_file.write_text(context.replace("category: NEGATED", "category: NEGATIVE", 1))
+    with pytest.raises(SafetyRulesError, match=rf"{context_file}: modifier #1: field 'category'"):
+        load_safety_rules(safety_file, context_file)
+    missing = tmp_path / "missing.yml"
+    with pytest.raises(SafetyRulesError, match=str(missing)):
+        load_safety_rules(missing, context_file)
+    bad_yaml = write(tmp_path, "bad.yml", "advice: [\n")
+    with pytest.raises(SafetyRulesError, match="cannot be loaded"):
+        load_safety_rules(bad_yaml, context_file)
 
 
-def test_broken_rules_file_is_rejected_with_its_path(tmp_path: Path) -> None:
-    path = write(tmp_path, "safety.yml", "advice: {emergency: x}\nred_flags: []\n")
-    with pytest.raises(SafetyRulesError, match=str(path)):
-        load_safety_rules(path)
-    good_advice = "advice: {emergency: a, infection: b, crisis: c, general: d}\n"
-    bad_pattern = (
-        good_advice + "red_flags:\n- {id: x, label: y, advice: emergency, all_of: [['(']]}\n"
+def test_rules_reload_on_change_and_keep_the_last_good_version(tmp_path: Path) -> None:
+    safety_file, context_file = _copy_rules(tmp_path)
+    loader = Reloading(
+        lambda: load_safety_rules(safety_file, context_file),
+        (safety_file, context_file),
+        (SafetyRulesError,),
+        "Red-flag rules",
     )
-    with pytest.raises(SafetyRulesError, match="rule 'x': field 'all_of': bad pattern"):
-        load_safety_rules(write(tmp_path, "s2.yml", bad_pattern))
-    unknown_kind = good_advice + "red_flags:\n- {id: x, label: y, advice: nope, all_of: [['a']]}\n"
-    with pytest.raises(SafetyRulesError, match="unknown kind 'nope'"):
-        load_safety_rules(write(tmp_path, "s3.yml", unknown_kind))
+    first = loader.get()
+    assert loader.get() is first  # unchanged files: the same object, no re-read
+    text = safety_file.read_text()
+    safety_file.write_text(text.replace("Suicide & Crisis Lifeline, 24/7", "988 Lifeline"))
+    second = loader.get()
+    assert second is not first and "988 Lifeline" in second.advice["crisis"]
+    safety_file.write_text("advice: [\n")
+    assert loader.get() is second  # a broken edit keeps the last good rules
+    assert "988 Lifeline" in Detector(second).assess("i want to kill myself").advice

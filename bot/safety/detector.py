@@ -12,6 +12,7 @@ action server and the tests of the pure-data parts never load them.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -105,6 +106,10 @@ class Detector:
         import medspacy  # noqa: F401 - registers the medspaCy components and extensions
         import spacy
         from medspacy.target_matcher import TargetRule
+
+        # The concepts are all regular expressions, so the TargetMatcher's token Matcher
+        # stays empty and spaCy would warn about it (W036) on every message.
+        warnings.filterwarnings("ignore", message=r".*\[W036\]", category=UserWarning)
 
         self.rules = rules
         nlp = spacy.blank("en")

@@ -144,7 +144,7 @@ class Detector:
         """Status and reason of one finding.
 
         `categories` are its ConText modifiers, `sentence` the lower-cased sentence holding
-        it, `around` that sentence and the next, `message` the whole lower-cased message.
+        it, `around` that sentence and the two after it, `message` the whole lower-cased message.
         """
         if "NEGATED" in categories:
             return ABSENT, "negated"
@@ -193,7 +193,7 @@ class Detector:
             index = max(i for i, start in enumerate(starts) if start <= span.start)
             categories = {modifier.category for modifier in span._.modifiers}
             status, reason = self.judge(
-                categories, sentences[index], " ".join(sentences[index : index + 2]), message
+                categories, sentences[index], " ".join(sentences[index : index + 3]), message
             )
             concept = self.rules.concept(span.label_)
             findings.append(Finding(concept.id, concept.advice, status, reason))

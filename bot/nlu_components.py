@@ -1,20 +1,24 @@
-"""Custom Rasa NLU components: procedure entities, the language and red-flag overrides.
+"""Custom Rasa NLU components: procedure entities, sentence vectors, the answer planner,
+and the language and red-flag overrides.
 
 All are registered with Rasa's recipe so `config.yml` can name them as
-`bot.nlu_components.ProcedureEntityExtractor`, `bot.nlu_components.NonEnglishOverride`
-and `bot.nlu_components.RedFlagOverride`.
+`bot.nlu_components.<Class>`.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any, Dict, List, Optional
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -25,11 +29,19 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import language, safety
+from bot.answer_planner import AnswerPlanner, ExampleIndex, FactIndex, PlannerSettings
+from bot.encoder import shared_encoder
+from bot.facts import FactStore, ReloadingFactStore
 from bot.spacy_pipeline import PROCEDURE_LABEL
 
+logger = logging.getLogger(__name__)
+
 RED_FLAG_INTENT = "red_flag"
+SENTENCE_VECTOR_KEY = "sentence_vector"
+PLAN_KEY = "answer_plan"
 FALLBACK_INTENT = "nlu_fallback"
 RED_FLAG_KEY = "red_flag"
 NON_ENGLISH_INTENT = "non_english"
@@ -84,9 +96,143 @@ class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
 
-def _force_intent(message: Message, intent: str) -> None:
-    """Make `intent` the prediction with confidence 1, ahead of the classifier's ranking."""
-    forced = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
+    """Adds the message's all-MiniLM-L6-v2 vector as dense sentence features.
+
+    DIET reads it beside the sparse features; the vector is also kept on the message
+    (not in the parse output) for the answer planner. Only the user's text is encoded.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {**DenseFeaturizer.get_default_config()}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SentenceEncoderFeaturizer:
+        return cls(execution_context.node_name, config)
+
+    def _featurize(self, messages: List[Message]) -> None:
+        texts = [message.get(TEXT) for message in messages]
+        wanted = [i for i, text in enumerate(texts) if isinstance(text, str) and text.strip()]
+        if not wanted:
+            return
+        vectors = shared_encoder().encode([texts[i] for i in wanted])
+        for index, vector in zip(wanted, vectors, strict=False):
+            message = messages[index]
+            message.set(SENTENCE_VECTOR_KEY, vector)
+            self.add_features_to_message(None, vector[np.newaxis, :], TEXT, message)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._featurize(messages)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data
+
+    @classmethod
+    def validate_config(cls, config: Dict[str, Any]) -> None:
+        """Nothing to check beyond the featurizer alias."""
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class AnswerPlannerComponent(GraphComponent):
+    """Runs `bot.answer_planner` after the classifier and the fallback.
+
+    Training stores every training example's vector with its intent (the neighbour
+    vote). At run time the planner may replace the intent (a topic question the articles
+    do not answer becomes `ask_uncovered`; a fallback that close neighbours agree on gets
+    their intent) and adds `answer_plan` to the parse data: the fact ids that answer the
+    question, for the action server, which loads no model.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return dict(PlannerSettings().__dict__)
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        examples: Optional[ExampleIndex] = None,
+    ) -> None:
+        self.settings = PlannerSettings.from_config(config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self.examples = examples or ExampleIndex(np.zeros((0, 384), dtype=np.float32), [])
+        self._store = ReloadingFactStore()
+        self._facts: Optional[FactIndex] = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> AnswerPlannerComponent:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> AnswerPlannerComponent:
+        try:
+            with model_storage.read_from(resource) as directory:
+                vectors = np.load(directory / "vectors.npy")
+                intents = json.loads((directory / "intents.json").read_text())
+        except (ValueError, OSError):
+            logger.warning("answer planner: no trained examples found; planning by facts only")
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, ExampleIndex(vectors, intents))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        vectors = [m.get(SENTENCE_VECTOR_KEY) for m in examples]
+        if any(vector is None for vector in vectors):
+            vectors = list(shared_encoder().encode([m.get(TEXT) for m in examples]))
+        intents = [m.get(INTENT) for m in examples]
+        with self._model_storage.write_to(self._resource) as directory:
+            np.save(directory / "vectors.npy", np.stack(vectors).astype(np.float32))
+            (directory / "intents.json").write_text(json.dumps(intents))
+        return self._resource
+
+    def _fact_index(self) -> FactIndex:
+        store: FactStore = self._store.get()
+        if self._facts is None or self._facts.store is not store:
+            self._facts = FactIndex(store, shared_encoder().encode)
+        return self._facts
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        planner = AnswerPlanner(self.examples, self._fact_index(), self.settings)
+        for message in messages:
+            vector = message.get(SENTENCE_VECTOR_KEY)
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if vector is None or not intent:
+                continue
+            plan = planner.plan(vector, intent)
+            if plan.intent != intent:
+                _force_intent(message, plan.intent, confidence=plan.votes.get(plan.intent, 1.0))
+            message.set(PLAN_KEY, plan.summary(), add_to_output=True)
+        return messages
+
+
+def _force_intent(message: Message, intent: str, confidence: float = 1.0) -> None:
+    """Make `intent` the prediction, ahead of the classifier's ranking."""
+    forced = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: float(confidence)}
     ranking = [
         item
         for item in message.get(INTENT_RANKING_KEY) or []

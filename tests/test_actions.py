@@ -77,6 +77,7 @@ async def test_answer_question_for_every_topic_and_procedure(store, domain, inte
     assert any(fact.answer in message["text"] for fact in store.facts_for(topic.id))
     assert 1 <= len(message["buttons"]) <= 3
     expected = [SlotSet("procedure", procedure)] if procedure else []
+    expected.append(SlotSet("topic", topic.id))
     assert events == expected
 
 
@@ -84,7 +85,7 @@ async def test_follow_up_reads_the_slot(store, domain) -> None:
     tracker = make_tracker("how long does it last?", "ask_duration", slots={"procedure": "fji"})
     message, events = await run(act.ActionAnswerQuestion(), tracker, domain)
     assert message["text"].startswith(store.fact("fji_duration").answer)
-    assert events == [SlotSet("procedure", "fji")]
+    assert events == [SlotSet("procedure", "fji"), SlotSet("topic", "duration")]
 
 
 async def test_answer_question_gives_emergency_advice_on_a_red_flag(domain) -> None:

@@ -60,7 +60,7 @@ def test_comparison_question_is_side_by_side_even_with_a_procedure_in_play(store
 
 def test_topic_not_covered_for_the_procedure_is_said_honestly(store, settings) -> None:
     reply = ask(store, settings, "ask_pain", "does rfa hurt", ["rfa"])
-    assert "don't say this about radiofrequency ablation" in reply.text
+    assert "don't cover this for radiofrequency ablation" in reply.text
     assert "care team" in reply.text
     assert store.fact("pain_during").answer in reply.text
 
@@ -68,7 +68,7 @@ def test_topic_not_covered_for_the_procedure_is_said_honestly(store, settings) -
 def test_general_topic_ignores_the_procedure(store, settings) -> None:
     reply = ask(store, settings, "ask_facet_joints", "what are facet joints", current="mbb")
     assert reply.fact_ids == ("facet_joints_what",)
-    assert "don't say" not in reply.text
+    assert "don't cover" not in reply.text
 
 
 @pytest.mark.parametrize(

@@ -111,6 +111,13 @@ class ActionRephrase(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         store = fact_store()
+        # A subject the articles don't cover ("can I stop my Eliquis?") is named even when
+        # the question itself was not understood.
+        subject = store.uncovered_subject(latest_text(tracker))
+        if subject is not None:
+            return send(
+                dispatcher, answers.answer_uncovered(store, clinic_settings(), subject), tracker
+            )
         likely = []
         for ranked in tracker.latest_message.get("intent_ranking") or []:
             topic = store.topic_for_intent(ranked.get("name") or "")

@@ -1,25 +1,31 @@
 """Decide what a question is really asking, with sentence vectors, before anything is said.
 
-The intent classifier (DIET) picks the nearest *kind* of question. Two mistakes follow from
-"nearest": a question whose specifics the articles never give ("which steroid brand?") gets
-the neighbouring topic's answer, and a topic with several facts answers with all of them
-when the question asked for one. The planner looks at the question's meaning (its
+The intent classifier (DIET) picks the nearest *kind* of question from the features it
+learnt. The planner checks and completes that guess with the question's meaning (its
 all-MiniLM-L6-v2 vector, bot/encoder.py) against two things the project holds as data:
 
-- every training example of `data/nlu.yml`, by intent: its nearest neighbours vote. When
-  most of the vote goes to `ask_uncovered` (questions the articles do not answer) and no
-  fact of the topic is close, the question is not covered, whatever the classifier said;
-  when the classifier gave up (`nlu_fallback`) but close neighbours agree, their intent is
-  used.
-- each fact's own `questions` in `data/facts.yml`: the facts of the topic that match the
-  question best are the ones answered.
+- every training example of `data/nlu.yml`: its nearest neighbours vote for their intents.
+  The final intent is the best of DIET's confidence and the neighbours' vote together; when
+  neither is sure, the patient is asked to rephrase (`nlu_fallback`).
+- each fact's `questions` in `data/facts.yml` (and its answer):
+  - a question that closely matches a fact of another topic goes to that topic ("is it a
+    big operation?" is about recovery, whatever word it shares with "what is it?");
+  - a topic question whose specifics no fact of the topic matches, and which the
+    neighbours place among the questions the articles do not answer, becomes
+    `ask_uncovered` ("which steroid brand?" gets "the articles don't cover that", never
+    the neighbouring fact);
+  - when one fact of the topic clearly matches best, only it (and those close to it) is
+    answered, so a question about one detail gets that detail.
 
-Pure numpy: the Rasa component that runs it lives in bot/nlu_components.py.
+In a long message the question is usually the last sentence: the vectors are taken from
+it, while DIET reads the whole message. Pure numpy; the Rasa component that runs it is in
+bot/nlu_components.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -28,6 +34,10 @@ from bot.facts import Fact, FactStore
 
 UNCOVERED_INTENT = "ask_uncovered"
 FALLBACK_INTENT = "nlu_fallback"
+# Intents a close fact match may take a question away from (they are guesses at the
+# edge of the topics); small talk and personal decisions keep their intent.
+REDIRECTABLE = frozenset({UNCOVERED_INTENT, FALLBACK_INTENT, "out_of_scope"})
+_SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 
 
 @dataclass(frozen=True)
@@ -35,16 +45,24 @@ class PlannerSettings:
     """Thresholds, from the component's config (tuned on tests/conversations_tuning.yml)."""
 
     neighbours: int = 10
-    # Not covered: this share of the neighbours' vote for ask_uncovered...
-    uncovered_share: float = 0.5
-    # ...unless a fact of the predicted topic is at least this similar to the question.
+    # Weight of DIET's confidence against the neighbours' vote.
+    classifier_weight: float = 0.5
+    # Below this combined score the patient is asked to rephrase.
+    fallback_threshold: float = 0.3
+    # A fact of another topic this similar, and this much closer than the predicted
+    # topic's best fact, moves the question to that topic.
+    retopic_similarity: float = 0.75
+    retopic_margin: float = 0.1
+    # Not covered: this share of the vote for ask_uncovered and no fact of the topic
+    # at least `fact_match` similar.
+    uncovered_share: float = 0.4
     fact_match: float = 0.62
-    # Facts within this similarity of the best one are answered together.
+    # Facts are narrowed only when the best one is at least this similar; then the
+    # facts within `fact_margin` of it are answered.
+    specific_fact: float = 0.7
     fact_margin: float = 0.08
-    # A fallback is replaced by the neighbours' intent when the nearest one is this close
-    # and they agree this much.
-    rescue_similarity: float = 0.75
-    rescue_share: float = 0.6
+    # Messages at least this long are planned from their last sentence.
+    long_message_words: int = 25
 
     @classmethod
     def from_config(cls, config: Mapping) -> PlannerSettings:
@@ -57,20 +75,32 @@ class Plan:
     """What the planner concluded for one message (kept in its parse data)."""
 
     intent: str
+    confidence: float
     facts: Tuple[str, ...] = ()
     reason: str = "classifier"
-    votes: Dict[str, float] = field(default_factory=dict)
     best_fact_similarity: Optional[float] = None
 
     def summary(self) -> Dict[str, object]:
         return {
             "intent": self.intent,
+            "confidence": round(float(self.confidence), 3),
             "facts": list(self.facts),
             "reason": self.reason,
             "best_fact_similarity": None
             if self.best_fact_similarity is None
             else round(float(self.best_fact_similarity), 3),
         }
+
+
+def focus_sentence(text: str, min_words: int) -> Optional[str]:
+    """The question of a long message: its last sentence with a '?', else its last one."""
+    if len(text.split()) < min_words:
+        return None
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if len(s.split()) >= 3]
+    if len(sentences) < 2:
+        return None
+    questions = [s for s in sentences if s.endswith("?")]
+    return (questions or sentences)[-1]
 
 
 class ExampleIndex:
@@ -82,10 +112,10 @@ class ExampleIndex:
         self.vectors = np.asarray(vectors, dtype=np.float32)
         self.intents = list(intents)
 
-    def vote(self, vector: np.ndarray, k: int) -> Tuple[Dict[str, float], float]:
-        """Similarity-weighted share of each intent among the k nearest, and the top one."""
+    def vote(self, vector: np.ndarray, k: int) -> Dict[str, float]:
+        """Similarity-weighted share of each intent among the k nearest examples."""
         if not self.intents:
-            return {}, 0.0
+            return {}
         similarities = self.vectors @ vector
         nearest = np.argsort(-similarities)[:k]
         weights: Dict[str, float] = {}
@@ -93,14 +123,13 @@ class ExampleIndex:
             weight = max(float(similarities[index]), 0.0)
             weights[self.intents[index]] = weights.get(self.intents[index], 0.0) + weight
         total = sum(weights.values()) or 1.0
-        shares = {intent: weight / total for intent, weight in weights.items()}
-        return shares, float(similarities[nearest[0]])
+        return {intent: weight / total for intent, weight in weights.items()}
 
 
 class FactIndex:
     """Each fact's question phrasings (and its answer) as unit vectors."""
 
-    def __init__(self, store: FactStore, encode) -> None:  # noqa: ANN001 - encode: texts -> array
+    def __init__(self, store: FactStore, encode) -> None:  # noqa: ANN001 - texts -> array
         self.store = store
         self._rows: List[Tuple[Fact, int, int]] = []
         texts: List[str] = []
@@ -108,62 +137,90 @@ class FactIndex:
             phrasings = [*fact.questions, fact.answer]
             self._rows.append((fact, len(texts), len(texts) + len(phrasings)))
             texts.extend(phrasings)
-        self.vectors = encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        self.vectors = encode(texts)
 
-    def similarities(self, vector: np.ndarray, topic: str) -> List[Tuple[Fact, float]]:
-        """(fact, best similarity of its phrasings) for the facts of `topic`."""
+    def similarities(self, vector: np.ndarray) -> List[Tuple[Fact, float]]:
+        """(fact, best similarity of its phrasings) for every fact."""
         scores = self.vectors @ vector
-        return [
-            (fact, float(scores[start:end].max()))
-            for fact, start, end in self._rows
-            if fact.topic == topic
-        ]
+        return [(fact, float(scores[start:end].max())) for fact, start, end in self._rows]
 
 
 class AnswerPlanner:
-    """Applies the settings to one message's vector and classifier result."""
+    """Applies the settings to one message's vector and the classifier's ranking."""
 
     def __init__(self, examples: ExampleIndex, facts: FactIndex, settings: PlannerSettings) -> None:
         self.examples = examples
         self.facts = facts
         self.settings = settings
 
-    def plan(self, vector: np.ndarray, intent: str) -> Plan:
+    def _combined(
+        self, ranking: Sequence[Mapping], votes: Mapping[str, float]
+    ) -> Tuple[str, float]:
+        weight = self.settings.classifier_weight
+        scores: Dict[str, float] = {}
+        for item in ranking:
+            name = item.get("name")
+            if name and name != FALLBACK_INTENT:
+                scores[name] = weight * float(item.get("confidence") or 0.0)
+        for name, share in votes.items():
+            scores[name] = scores.get(name, 0.0) + (1 - weight) * share
+        if not scores:
+            return FALLBACK_INTENT, 0.0
+        best = max(scores, key=scores.get)
+        return best, scores[best]
+
+    def plan(self, vector: np.ndarray, ranking: Sequence[Mapping]) -> Plan:
         settings = self.settings
-        votes, nearest = self.examples.vote(vector, settings.neighbours)
         store = self.facts.store
-        if intent == FALLBACK_INTENT:
-            best = max(votes, key=votes.get) if votes else None
-            if (
-                best is not None
-                and best != FALLBACK_INTENT
-                and nearest >= settings.rescue_similarity
-                and votes[best] >= settings.rescue_share
-            ):
-                return Plan(best, reason="neighbours", votes=votes)
-            return Plan(intent, votes=votes)
+        votes = self.examples.vote(vector, settings.neighbours)
+        intent, confidence = self._combined(ranking, votes)
+        if confidence < settings.fallback_threshold:
+            intent = FALLBACK_INTENT
+
+        scored = self.facts.similarities(vector)
+        best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))
         topic = store.topic_for_intent(intent)
+        in_topic = [(fact, score) for fact, score in scored if topic and fact.topic == topic.id]
+        best_in_topic = max((score for _, score in in_topic), default=0.0)
+
+        if best_fact is not None and best_any >= settings.retopic_similarity:
+            moved = store.topics[best_fact.topic]
+            if moved.intent and (
+                (topic is None and intent in REDIRECTABLE)
+                or (
+                    topic is not None
+                    and moved.id != topic.id
+                    and best_any - best_in_topic >= settings.retopic_margin
+                )
+            ):
+                topic, intent = moved, moved.intent
+                in_topic = [(fact, score) for fact, score in scored if fact.topic == moved.id]
+                best_in_topic = best_any
+                return self._facts_plan(intent, confidence, in_topic, best_in_topic, "fact match")
         if topic is None:
-            return Plan(intent, votes=votes)
-        scored = self.facts.similarities(vector, topic.id)
-        best_similarity = max((score for _, score in scored), default=0.0)
+            return Plan(intent, confidence)
         if (
             votes.get(UNCOVERED_INTENT, 0.0) >= settings.uncovered_share
-            and best_similarity < settings.fact_match
+            and best_in_topic < settings.fact_match
         ):
             return Plan(
                 UNCOVERED_INTENT,
+                confidence,
                 reason="not covered",
-                votes=votes,
-                best_fact_similarity=best_similarity,
+                best_fact_similarity=best_in_topic,
             )
-        chosen = tuple(
-            fact.id for fact, score in scored if score >= best_similarity - settings.fact_margin
-        )
-        return Plan(
-            intent,
-            facts=chosen,
-            reason="facts",
-            votes=votes,
-            best_fact_similarity=best_similarity,
-        )
+        return self._facts_plan(intent, confidence, in_topic, best_in_topic, "facts")
+
+    def _facts_plan(
+        self,
+        intent: str,
+        confidence: float,
+        in_topic: Sequence[Tuple[Fact, float]],
+        best: float,
+        reason: str,
+    ) -> Plan:
+        chosen: Tuple[str, ...] = ()
+        if best >= self.settings.specific_fact:
+            cut = best - self.settings.fact_margin
+            chosen = tuple(fact.id for fact, score in in_topic if score >= cut)
+        return Plan(intent, confidence, chosen, reason, best)

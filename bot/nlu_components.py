@@ -32,9 +32,16 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import language, safety
-from bot.answer_planner import AnswerPlanner, ExampleIndex, FactIndex, PlannerSettings
+from bot.answer_planner import (
+    AnswerPlanner,
+    ExampleIndex,
+    FactIndex,
+    PlannerSettings,
+    focus_sentence,
+)
 from bot.encoder import shared_encoder
 from bot.facts import FactStore, ReloadingFactStore
+from bot.gibberish import is_gibberish
 from bot.spacy_pipeline import PROCEDURE_LABEL
 
 logger = logging.getLogger(__name__)
@@ -144,13 +151,13 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class AnswerPlannerComponent(GraphComponent):
-    """Runs `bot.answer_planner` after the classifier and the fallback.
+    """Runs `bot.answer_planner` right after the classifier (it owns the fallback).
 
     Training stores every training example's vector with its intent (the neighbour
-    vote). At run time the planner may replace the intent (a topic question the articles
-    do not answer becomes `ask_uncovered`; a fallback that close neighbours agree on gets
-    their intent) and adds `answer_plan` to the parse data: the fact ids that answer the
-    question, for the action server, which loads no model.
+    vote). At run time it sets the final intent (DIET and the neighbours together; a
+    question the articles do not answer becomes `ask_uncovered`; keyboard mash and
+    unsure guesses become `nlu_fallback`) and adds `answer_plan` to the parse data: the
+    fact ids that answer the question, for the action server, which loads no model.
     """
 
     @staticmethod
@@ -217,15 +224,23 @@ class AnswerPlannerComponent(GraphComponent):
         return self._facts
 
     def process(self, messages: List[Message]) -> List[Message]:
-        planner = AnswerPlanner(self.examples, self._fact_index(), self.settings)
+        facts = self._fact_index()
+        planner = AnswerPlanner(self.examples, facts, self.settings)
+        known_words = list(facts.store.alias_table())
         for message in messages:
+            text = message.get(TEXT) or ""
             vector = message.get(SENTENCE_VECTOR_KEY)
-            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if vector is None or not intent:
+            if vector is None:
                 continue
-            plan = planner.plan(vector, intent)
-            if plan.intent != intent:
-                _force_intent(message, plan.intent, confidence=plan.votes.get(plan.intent, 1.0))
+            if is_gibberish(text, known_words):
+                _force_intent(message, FALLBACK_INTENT)
+                message.set(PLAN_KEY, {"intent": FALLBACK_INTENT, "reason": "gibberish"}, True)
+                continue
+            focus = focus_sentence(text, self.settings.long_message_words)
+            if focus is not None:
+                vector = shared_encoder().encode([focus])[0]
+            plan = planner.plan(vector, message.get(INTENT_RANKING_KEY) or [])
+            _force_intent(message, plan.intent, confidence=plan.confidence)
             message.set(PLAN_KEY, plan.summary(), add_to_output=True)
         return messages
 

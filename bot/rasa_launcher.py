@@ -16,16 +16,19 @@ from typing import List, Optional
 
 def main(argv: Optional[List[str]] = None) -> None:
     """Install the speed-ups, then hand over to Rasa's own command line."""
-    from bot import rasa_speedups
+    from bot import rasa_console, rasa_speedups
 
+    arguments = sys.argv[1:] if argv is None else argv
     installed = rasa_speedups.install()
+    if arguments[:1] == ["shell"]:
+        installed += rasa_console.install()
     # Rasa configures logging only once its command runs; this one start-up line says
     # which fixes are active (it carries no patient data).
     print(f"rasa speed-ups: {'; '.join(installed) or 'none'}", file=sys.stderr, flush=True)
 
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["rasa", *arguments]
     rasa_main()
 
 

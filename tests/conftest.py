@@ -94,16 +94,55 @@ def pytest_sessionstart(session) -> None:
     _SESSION_START["time"] = time.time()
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
-    """Print the held-out NLU scores of this run, when they were measured."""
-    report = PROJECT_ROOT / "reports" / "heldout.json"
-    if report.exists() and report.stat().st_mtime >= _SESSION_START["time"]:
-        import json
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory):
+    """One action server + Rasa pair for read-only end-to-end tests (fresh sender ids)."""
+    from tests.servers import running_servers
 
-        data = json.loads(report.read_text())
+    workdir = tmp_path_factory.mktemp("shared-servers")
+    env = {
+        "CLINIC_NAME": "E2E Spine Clinic",
+        "CLINIC_PHONE": "555-0142",
+        "CLINIC_CONFIG": str(workdir / "absent.yml"),
+    }
+    with running_servers(workdir, env) as running:
+        yield running
+
+
+def _fresh_report(name: str):
+    """The JSON report `reports/<name>` if this run wrote it, else None."""
+    import json
+
+    report = PROJECT_ROOT / "reports" / name
+    if report.exists() and report.stat().st_mtime >= _SESSION_START["time"]:
+        return json.loads(report.read_text())
+    return None
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the measured scores of this run: held-out NLU, blind sets, red flags."""
+    data = _fresh_report("heldout.json")
+    if data:
         terminalreporter.write_sep("-", "held-out NLU")
         terminalreporter.write_line(
             f"{data['examples']} examples, {data['intents']} intents: accuracy "
             f"{data['accuracy']:.3f}, macro-F1 {data['macro_f1']:.3f}, "
-            f"{data['sent_to_fallback']} sent to fallback ({report})"
+            f"{data['sent_to_fallback']} sent to fallback (reports/heldout.json)"
         )
+    conversations = _fresh_report("conversations.json")
+    for name, section in (conversations or {}).items():
+        terminalreporter.write_sep("-", f"{name} conversation set, through REST")
+        for kind, row in section["scores"].items():
+            terminalreporter.write_line(
+                f"{kind:16} {row['passed']:>4}/{row['total']:<4} {100 * row['share']:5.1f} %"
+            )
+    flags = _fresh_report("red_flags.json")
+    if flags:
+        terminalreporter.write_sep("-", "red flags (tests/red_flags*.yml)")
+        for name, row in flags.items():
+            terminalreporter.write_line(
+                f"{name:22} recall {row['present'] - len(row['missed'])}/{row['present']}; "
+                f"no alarm on mentions {row['mentions'] - row['false_alarms']}/"
+                f"{row['mentions']} ({100 * row['no_alarm_rate']:.1f} %); false alarms by "
+                f"kind {row['false_alarms_by_kind']}"
+            )

@@ -16,6 +16,7 @@ def flagged(text: str, intent: str, **kwargs):
     """A tracker whose message carries the red-flag summary the NLU pipeline computes."""
     return make_tracker(text, intent, red_flag=safety.assess(text).summary(), **kwargs)
 
+
 TOPIC_INTENTS = [
     "ask_what_is",
     "ask_difference",

@@ -210,7 +210,7 @@
   const state = {
     config: Object.assign({}, DEFAULTS),
     sessionId: null,
-    transcript: [], // [{from: "user"|"bot", text, buttons?: [{title, payload}]}]
+    transcript: [], // [{from: "user"|"bot", text, buttons?: [{title, payload}], urgency?}]
     socket: null,
     ready: false, // session confirmed: messages sent now are answered in this room
     queue: [],
@@ -389,11 +389,52 @@
 
   let lastBotBubble = null;
 
+  // Advice for a warning sign happening now (`custom.urgency` from the server): an alert
+  // with large tap-to-call buttons, announced at once by screen readers (role="alert").
+  const URGENT_TITLES = {
+    emergency: "Urgent: get help now",
+    crisis: "Please reach out for support now",
+    infection: "Urgent: call your clinic now",
+  };
+
+  function callButton(number, label) {
+    return el("a", { className: "wc-call", href: "tel:" + number, text: label });
+  }
+
+  function urgentBubble(entry) {
+    const urgency = URGENT_TITLES[entry.urgency] ? entry.urgency : "emergency";
+    const node = el("div", { className: "wc-msg wc-bot wc-urgent wc-urgent-" + urgency }, [
+      el("span", { className: "wc-sr", text: "Urgent message: " }),
+    ]);
+    node.setAttribute("role", "alert");
+    node.append(
+      el("p", { className: "wc-urgent-title" }, [
+        el("span", { className: "wc-urgent-icon", "aria-hidden": "true", text: "\u26a0" }),
+        el("span", { text: " " + URGENT_TITLES[urgency] }),
+      ])
+    );
+    renderBotText(node, entry.text);
+    const calls = el("div", { className: "wc-calls" });
+    if (urgency === "crisis") calls.append(callButton("988", "Call or text 988"));
+    if (urgency !== "infection") calls.append(callButton("911", "Call 911"));
+    const phone = state.config.phone || "";
+    if ((phone.match(/\d/g) || []).length >= 7) {
+      calls.append(callButton(phone.replace(/[^\d+]/g, ""), "Call the clinic: " + phone));
+    }
+    if (urgency === "infection") calls.append(callButton("911", "Call 911"));
+    node.append(calls);
+    ui.log.append(node);
+    return node;
+  }
+
   /** Draw one transcript entry; consecutive bot parts of one reply share a bubble. */
   function draw(entry) {
     if (entry.from === "user") {
       lastBotBubble = null;
       bubble("user").append(el("p", { text: entry.text }));
+    } else if (entry.urgency) {
+      urgentBubble(entry);
+      lastBotBubble = null; // what follows gets a bubble of its own
     } else {
       if (!lastBotBubble) lastBotBubble = bubble("bot");
       renderBotText(lastBotBubble, entry.text);
@@ -508,6 +549,8 @@
       .map((b) => ({ title: String(b.title), payload: String(b.payload || b.title) }));
     const entry = { from: "bot", text: data.text };
     if (buttons.length) entry.buttons = buttons;
+    const urgency = data.custom && typeof data.custom.urgency === "string" ? data.custom.urgency : "";
+    if (urgency) entry.urgency = urgency;
     state.transcript.push(entry);
     saveTranscript();
     draw(entry);

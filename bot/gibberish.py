@@ -1,0 +1,55 @@
+"""Is a message keyboard mash rather than words ("asdfgh jkl qwerty")?
+
+A statistical classifier always picks *some* intent, so "blorp zibble qqq" used to get an
+answer about two blocks. This check needs no model: a message whose longer words are
+almost all unknown to an English lexicon (the lemma tables of spaCy's lookups package,
+about 90,000 words, which the project already installs) is not read as a question. Typos
+pass ("wht is radiofrequncy ablaton" has known words and a procedure name), and so do
+procedure names and abbreviations, which are added from the fact store.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import FrozenSet, Iterable
+
+# A message is mash when at least this share of its words (3+ letters) is unknown...
+UNKNOWN_SHARE = 0.75
+# ...and it has at least this many such words (one odd word is a typo or a name).
+MIN_WORDS = 2
+_WORD = re.compile(r"[a-z]{3,}")
+
+
+@lru_cache(maxsize=1)
+def english_words() -> FrozenSet[str]:
+    """Words and inflections from spacy-lookups-data's English lemma tables."""
+    spec = find_spec("spacy_lookups_data")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    data = Path(next(iter(spec.submodule_search_locations))) / "data"
+    words = set()
+    with gzip.open(data / "en_lemma_lookup.json.gz", "rt", encoding="utf-8") as stream:
+        for inflected, lemma in json.load(stream).items():
+            words.update((inflected.lower(), lemma.lower()))
+    with gzip.open(data / "en_lemma_index.json.gz", "rt", encoding="utf-8") as stream:
+        for entries in json.load(stream).values():
+            words.update(word.lower() for word in entries)
+    return frozenset(words)
+
+
+def is_gibberish(text: str, known: Iterable[str] = ()) -> bool:
+    """True when the message's words are (almost) all unknown to English and to `known`."""
+    lexicon = english_words()
+    if not lexicon:
+        return False
+    extra = {word for phrase in known for word in _WORD.findall(phrase.lower())}
+    words = _WORD.findall(text.lower())
+    if len(words) < MIN_WORDS:
+        return False
+    unknown = [word for word in words if word not in lexicon and word not in extra]
+    return len(unknown) / len(words) >= UNKNOWN_SHARE

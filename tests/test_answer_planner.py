@@ -1,0 +1,102 @@
+"""The answer planner's decisions, on real sentence vectors and the real fact store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.answer_planner import (
+    AnswerPlanner,
+    ExampleIndex,
+    FactIndex,
+    PlannerSettings,
+    focus_sentence,
+)
+from bot.encoder import SentenceEncoder
+from bot.gibberish import is_gibberish
+from bot.paths import ENCODER_DIR
+
+EXAMPLES = {
+    "ask_pain": ["does it hurt", "is the shot painful", "will the block be sore"],
+    "ask_duration": ["how long does relief last", "when will it wear off"],
+    "ask_uncovered": [
+        "how thick is the needle",
+        "which steroid brand do they use",
+        "what gauge needle is it",
+        "how many millimetres long is the needle",
+    ],
+    "greet": ["hello there", "hi"],
+}
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    if not (ENCODER_DIR / "model.onnx").is_file():
+        pytest.fail(f"no encoder in {ENCODER_DIR}: run `make encoder`")
+    return SentenceEncoder()
+
+
+@pytest.fixture(scope="module")
+def planner(encoder, store):
+    texts = [text for texts in EXAMPLES.values() for text in texts]
+    intents = [intent for intent, texts in EXAMPLES.items() for _ in texts]
+    examples = ExampleIndex(encoder.encode(texts), intents)
+    return AnswerPlanner(examples, FactIndex(store, encoder.encode), PlannerSettings())
+
+
+def plan(planner, encoder, text, ranking):
+    return planner.plan(encoder.encode([text])[0], ranking)
+
+
+def test_a_matching_question_keeps_its_intent_and_gets_its_fact(planner, encoder) -> None:
+    result = plan(
+        planner, encoder, "Is the injection painful?", [{"name": "ask_pain", "confidence": 0.8}]
+    )
+    assert result.intent == "ask_pain" and result.facts == ("pain_during",)
+
+
+def test_a_specific_the_articles_lack_is_not_covered(planner, encoder) -> None:
+    ranking = [{"name": "ask_imaging", "confidence": 0.95}]
+    result = plan(planner, encoder, "How thick is the needle they use?", ranking)
+    assert result.intent == "ask_uncovered" and result.reason == "not covered"
+
+
+def test_a_close_fact_of_another_topic_moves_the_question(planner, encoder) -> None:
+    ranking = [{"name": "ask_what_is", "confidence": 0.6}]
+    result = plan(planner, encoder, "Is it an outpatient procedure?", ranking)
+    assert result.intent == "ask_recovery" and result.reason == "fact match"
+    assert "recovery_outpatient" in result.facts
+
+
+def test_nobody_sure_means_fallback(planner, encoder) -> None:
+    result = plan(planner, encoder, "banana telescope", [{"name": "greet", "confidence": 0.1}])
+    assert result.intent == "nlu_fallback"
+
+
+def test_a_general_question_gets_every_fact_of_its_topic(planner, encoder) -> None:
+    ranking = [{"name": "ask_difference", "confidence": 0.9}]
+    result = plan(planner, encoder, "tell me about these two", ranking)
+    assert result.intent == "ask_difference" and result.facts == ()
+
+
+def test_long_messages_are_planned_from_their_question() -> None:
+    text = (
+        "I have had back pain for years and tried everything. My doctor is kind. "
+        "The pharmacy is far from my house and parking is hard. Does the block hurt?"
+    )
+    assert focus_sentence(text, 25) == "Does the block hurt?"
+    assert focus_sentence("does the block hurt?", 25) is None
+
+
+def test_keyboard_mash_is_not_a_question(store) -> None:
+    known = list(store.alias_table())
+    assert is_gibberish("asdfgh jkl qwerty uiop", known)
+    assert not is_gibberish("wht is radiofrequncy ablaton", known)
+    assert not is_gibberish("mbb vs fji?", known)
+    assert not is_gibberish("ok", known)
+
+
+def test_settings_come_from_the_component_config() -> None:
+    settings = PlannerSettings.from_config({"fallback_threshold": 0.4, "unknown": 1})
+    assert settings.fallback_threshold == 0.4
+    assert isinstance(np.float32(settings.fact_match), np.floating)

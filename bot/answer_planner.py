@@ -7,9 +7,8 @@ all-MiniLM-L6-v2 vector, bot/encoder.py) against two things the project holds as
 - every training example of `data/nlu.yml`: its nearest neighbours vote for their intents.
   The final intent is the best of DIET's confidence and the neighbours' vote together; when
   neither is sure, the patient is asked to rephrase (`nlu_fallback`).
-- each fact's `questions` in `data/facts.yml` (and its answer):
-  - a question that closely matches a fact of another topic goes to that topic ("is it a
-    big operation?" is about recovery, whatever word it shares with "what is it?");
+- each fact's `questions` in `data/facts.yml`, compared with procedure names set aside:
+  - when neither DIET nor the neighbours are sure, a close match still gives the topic;
   - a topic question whose specifics no fact of the topic matches, and which the
     neighbours place among the questions the articles do not answer, becomes
     `ask_uncovered` ("which steroid brand?" gets "the articles don't cover that", never
@@ -34,9 +33,6 @@ from bot.facts import Fact, FactStore
 
 UNCOVERED_INTENT = "ask_uncovered"
 FALLBACK_INTENT = "nlu_fallback"
-# Intents a close fact match may take a question away from (they are guesses at the
-# edge of the topics); small talk and personal decisions keep their intent.
-REDIRECTABLE = frozenset({UNCOVERED_INTENT, FALLBACK_INTENT, "out_of_scope"})
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 
 
@@ -46,13 +42,11 @@ class PlannerSettings:
 
     neighbours: int = 10
     # Weight of DIET's confidence against the neighbours' vote.
-    classifier_weight: float = 0.5
+    classifier_weight: float = 0.8
     # Below this combined score the patient is asked to rephrase.
-    fallback_threshold: float = 0.3
-    # A fact of another topic this similar, and this much closer than the predicted
-    # topic's best fact, moves the question to that topic.
-    retopic_similarity: float = 0.75
-    retopic_margin: float = 0.1
+    fallback_threshold: float = 0.2
+    # When neither is sure, a fact this similar (procedure names set aside) gives the topic.
+    rescue_similarity: float = 0.8
     # Not covered: this share of the vote for ask_uncovered and no fact of the topic
     # at least `fact_match` similar.
     uncovered_share: float = 0.4
@@ -127,17 +121,35 @@ class ExampleIndex:
 
 
 class FactIndex:
-    """Each fact's question phrasings (and its answer) as unit vectors."""
+    """Each fact's question phrasings as unit vectors, with procedure names set aside.
+
+    Procedure names dominate a sentence vector ("what if the facet injection does not
+    help?" is close to "what is a facet injection?"), so names are replaced by "it" on
+    both sides: the match is on what is asked, the procedure is chosen elsewhere.
+    """
 
     def __init__(self, store: FactStore, encode) -> None:  # noqa: ANN001 - texts -> array
         self.store = store
+        aliases = sorted(store.alias_table(), key=len, reverse=True)
+        self._names = re.compile(
+            r"\b(?:(?:a|an|the|my|this|that|your) )?(?:"
+            + "|".join(re.escape(alias) for alias in aliases)
+            + r")s?\b",
+            re.IGNORECASE,
+        )
         self._rows: List[Tuple[Fact, int, int]] = []
         texts: List[str] = []
         for fact in store.facts:
-            phrasings = [*fact.questions, fact.answer]
+            phrasings = [self.neutral(question) for question in fact.questions] or [
+                self.neutral(fact.answer)
+            ]
             self._rows.append((fact, len(texts), len(texts) + len(phrasings)))
             texts.extend(phrasings)
         self.vectors = encode(texts)
+
+    def neutral(self, text: str) -> str:
+        """`text` with every procedure name replaced by "it"."""
+        return self._names.sub("it", text)
 
     def similarities(self, vector: np.ndarray) -> List[Tuple[Fact, float]]:
         """(fact, best similarity of its phrasings) for every fact."""
@@ -169,46 +181,32 @@ class AnswerPlanner:
         best = max(scores, key=scores.get)
         return best, scores[best]
 
-    def plan(self, vector: np.ndarray, ranking: Sequence[Mapping]) -> Plan:
+    def plan(
+        self, vector: np.ndarray, ranking: Sequence[Mapping], neutral_vector: np.ndarray
+    ) -> Plan:
+        """`vector` is the message's meaning; `neutral_vector` the same with names set aside."""
         settings = self.settings
         store = self.facts.store
         votes = self.examples.vote(vector, settings.neighbours)
         intent, confidence = self._combined(ranking, votes)
+        scored = self.facts.similarities(neutral_vector)
         if confidence < settings.fallback_threshold:
-            intent = FALLBACK_INTENT
-
-        scored = self.facts.similarities(vector)
-        best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))
+            best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))
+            topic = store.topics[best_fact.topic] if best_fact is not None else None
+            if topic is not None and topic.intent and best_any >= settings.rescue_similarity:
+                in_topic = [(f, score) for f, score in scored if f.topic == topic.id]
+                return self._facts_plan(topic.intent, confidence, in_topic, best_any, "fact match")
+            return Plan(FALLBACK_INTENT, confidence)
         topic = store.topic_for_intent(intent)
-        in_topic = [(fact, score) for fact, score in scored if topic and fact.topic == topic.id]
-        best_in_topic = max((score for _, score in in_topic), default=0.0)
-
-        if best_fact is not None and best_any >= settings.retopic_similarity:
-            moved = store.topics[best_fact.topic]
-            if moved.intent and (
-                (topic is None and intent in REDIRECTABLE)
-                or (
-                    topic is not None
-                    and moved.id != topic.id
-                    and best_any - best_in_topic >= settings.retopic_margin
-                )
-            ):
-                topic, intent = moved, moved.intent
-                in_topic = [(fact, score) for fact, score in scored if fact.topic == moved.id]
-                best_in_topic = best_any
-                return self._facts_plan(intent, confidence, in_topic, best_in_topic, "fact match")
         if topic is None:
             return Plan(intent, confidence)
+        in_topic = [(fact, score) for fact, score in scored if fact.topic == topic.id]
+        best_in_topic = max((score for _, score in in_topic), default=0.0)
         if (
             votes.get(UNCOVERED_INTENT, 0.0) >= settings.uncovered_share
             and best_in_topic < settings.fact_match
         ):
-            return Plan(
-                UNCOVERED_INTENT,
-                confidence,
-                reason="not covered",
-                best_fact_similarity=best_in_topic,
-            )
+            return Plan(UNCOVERED_INTENT, confidence, (), "not covered", best_in_topic)
         return self._facts_plan(intent, confidence, in_topic, best_in_topic, "facts")
 
     def _facts_plan(

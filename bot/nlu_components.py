@@ -237,9 +237,9 @@ class AnswerPlannerComponent(GraphComponent):
                 message.set(PLAN_KEY, {"intent": FALLBACK_INTENT, "reason": "gibberish"}, True)
                 continue
             focus = focus_sentence(text, self.settings.long_message_words)
-            if focus is not None:
-                vector = shared_encoder().encode([focus])[0]
-            plan = planner.plan(vector, message.get(INTENT_RANKING_KEY) or [])
+            asked = focus or text
+            vector, neutral = shared_encoder().encode([asked, facts.neutral(asked)])
+            plan = planner.plan(vector, message.get(INTENT_RANKING_KEY) or [], neutral)
             _force_intent(message, plan.intent, confidence=plan.confidence)
             message.set(PLAN_KEY, plan.summary(), add_to_output=True)
         return messages

@@ -535,6 +535,15 @@ def test_e2e_signed_message_gets_a_cited_answer(servers: Servers, store) -> None
     assert 1 <= len(reply["buttons"]) <= 3
     assert stored_ids(servers, message_id) == 1
     assert user_texts(servers, sender) == ["does a facet injection hurt?"]
+    assert "custom" not in reply
+
+
+def test_e2e_signed_red_flag_carries_its_urgency(servers: Servers) -> None:
+    sender, message_id = "patient-" + uuid.uuid4().hex, uuid.uuid4().hex
+    status, raw = webhook_post(servers, message_id, sender, "i cant pee since the block")
+    assert status == 200, raw
+    [reply] = json.loads(raw)["replies"]
+    assert reply["custom"] == {"urgency": "emergency"} and "911" in reply["text"]
 
 
 def test_e2e_bearer_token_works_and_a_wrong_one_does_not(servers: Servers, store) -> None:
@@ -684,8 +693,11 @@ def test_e2e_sms_red_flag_gets_911_advice(servers: Servers) -> None:
     parts = sms(servers, new_phone(), "my back hurts and i lost control of my bladder")
     assert all(len(part) <= MAX_CHARS for part in parts)
     text = joined(parts)
+    assert text.startswith("URGENT:\n") or parts[0].split(" ", 1)[1].startswith("URGENT:\n")
     assert "911" in text
     assert CLINIC_PHONE in text
+    ordinary = joined(sms(servers, new_phone(), "does a facet injection hurt?"))
+    assert "URGENT" not in ordinary
 
 
 def test_e2e_sms_without_body_is_refused(servers: Servers) -> None:

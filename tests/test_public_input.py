@@ -653,6 +653,24 @@ def test_e2e_red_flag_in_english_still_wins(servers) -> None:
 
 
 @pytest.mark.slow
+async def test_e2e_socketio_sends_the_urgency_with_the_text(servers) -> None:
+    chat = SocketChat(servers)
+    await chat.connect()
+    try:
+        await chat.send(
+            {"message": "my groin went numb after the block", "session_id": chat.session_id}
+        )
+        message = await asyncio.wait_for(chat.received.get(), 60)
+        assert "911" in message["text"] and message["custom"] == {"urgency": "emergency"}
+        await chat.send({"message": "does it hurt?", "session_id": chat.session_id})
+        answer = await asyncio.wait_for(chat.received.get(), 60)
+        assert "Source:" in answer["text"] and "custom" not in answer
+        assert answer["quick_replies"]
+    finally:
+        await chat.client.disconnect()
+
+
+@pytest.mark.slow
 async def test_e2e_socketio_odd_payloads_are_ignored_and_it_keeps_serving(servers, store) -> None:
     chat = SocketChat(servers)
     await chat.connect()

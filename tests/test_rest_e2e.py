@@ -68,8 +68,42 @@ def test_button_payload_is_answered(servers, store) -> None:
 
 def test_red_flag_gets_emergency_advice(servers) -> None:
     replies = say(servers, uuid.uuid4().hex, "does it hurt? i also lost control of my bladder")
+    assert len(replies) == 1  # text and urgency in one message, not two
     assert "911" in replies[0]["text"]
     assert "555-0142" in replies[0]["text"]
+    assert replies[0]["custom"] == {"urgency": "emergency"}
+
+
+@pytest.mark.parametrize(
+    "text, urgency",
+    [
+        ("I have been saving up my pills to take tonight", "crisis"),
+        ("fever and the injection site is red and swollen", "infection"),
+    ],
+)
+def test_each_kind_of_urgency_is_sent_as_data(servers, text, urgency) -> None:
+    replies = say(servers, uuid.uuid4().hex, text)
+    assert [reply.get("custom") for reply in replies] == [{"urgency": urgency}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "does it hurt?",
+        "no fever, no numbness - how long is recovery?",
+        "could RFA make me lose control of my bladder?",
+        "my dad lost feeling in his legs years ago",
+    ],
+)
+def test_no_reply_without_a_present_red_flag_carries_an_urgency(servers, text) -> None:
+    replies = say(servers, uuid.uuid4().hex, text)
+    assert replies and not any(reply.get("custom") for reply in replies)
+
+
+def test_a_question_about_a_sign_gets_the_answer_and_a_calm_safety_net(servers) -> None:
+    [reply] = say(servers, uuid.uuid4().hex, "is leg weakness a side effect of a nerve block?")
+    assert "If you ever notice a warning sign like this yourself, call 911" in reply["text"]
+    assert "now" not in reply["text"].split("Source")[0].split()
 
 
 def test_contact_comes_from_the_environment(servers) -> None:

@@ -43,6 +43,11 @@ def test_rasa_shell_answers_a_typed_question(tmp_path, store) -> None:
         shell.send("\x1b[A")  # arrow up wraps to the last choice
         shell.send("\r")
         shell.expect("Your input ->")
+        # Urgent advice is marked in the terminal, not left as a raw JSON dump.
+        shell.sendline("my groin went numb after the block")
+        shell.expect("URGENT: call 911")
+        assert "911" in ANSI.sub("", shell.before) and "Custom json" not in shell.before
+        shell.expect("Your input ->")
         shell.sendline("/stop")
         shell.expect(pexpect.EOF, timeout=60)
         shell.close()

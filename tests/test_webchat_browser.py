@@ -239,6 +239,31 @@ def test_ask_follow_up_and_reload_keeps_the_conversation(chat, store) -> None:
     assert SCREENSHOT.stat().st_size > 10_000
 
 
+def test_a_present_red_flag_is_an_alert_with_tap_to_call(chat) -> None:
+    chat.open_chat()
+    chat.ask("my legs are numb and weak since the RFA, is that normal?")
+    alert = chat.page.locator(".wc-urgent")
+    expect(alert).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(alert).to_have_attribute("role", "alert")
+    expect(alert).to_contain_text("Urgent")
+    expect(alert).to_contain_text("911")
+    expect(alert.get_by_role("link", name="Call 911")).to_have_attribute("href", "tel:911")
+    clinic = alert.get_by_role("link", name="Call the clinic: (555) 010-0199")
+    expect(clinic).to_have_attribute("href", "tel:5550100199")
+    box = clinic.bounding_box()
+    assert box and box["height"] >= 44  # a large tap target
+    # An ordinary answer is not an alert; a reload redraws the alert from the transcript.
+    chat.ask("does a facet injection hurt?")
+    expect(chat.sources).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
+    expect(alert).to_have_count(1)
+    chat.page.reload()
+    expect(chat.page.locator(".wc-urgent")).to_have_count(1)
+    chat.ask("I have been saving up my pills to take tonight")
+    crisis = chat.page.locator(".wc-urgent-crisis")
+    expect(crisis).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(crisis.get_by_role("link", name="Call or text 988")).to_have_attribute("href", "tel:988")
+
+
 def test_keyboard_only(chat) -> None:
     keyboard = chat.page.keyboard
     for _ in range(5):  # the demo page has no other focusable element before the widget

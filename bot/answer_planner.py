@@ -8,7 +8,9 @@ all-MiniLM-L6-v2 vector, bot/encoder.py) against two things the project holds as
   The final intent is the best of DIET's confidence and the neighbours' vote together; when
   neither is sure, the patient is asked to rephrase (`nlu_fallback`).
 - each fact's `questions` in `data/facts.yml`, compared with procedure names set aside:
-  - when neither DIET nor the neighbours are sure, a close match still gives the topic;
+  - a question much closer to a fact of another topic goes to that topic ("is it a big
+    operation?" is about recovery), and when neither DIET nor the neighbours are sure, a
+    close match still gives the topic;
   - a topic question whose specifics no fact of the topic matches, and which the
     neighbours place among the questions the articles do not answer, becomes
     `ask_uncovered` ("which steroid brand?" gets "the articles don't cover that", never
@@ -47,6 +49,10 @@ class PlannerSettings:
     fallback_threshold: float = 0.2
     # When neither is sure, a fact this similar (procedure names set aside) gives the topic.
     rescue_similarity: float = 0.8
+    # A fact of another topic this similar, and this much closer than the predicted
+    # topic's best fact, moves the question to that topic.
+    retopic_similarity: float = 0.75
+    retopic_margin: float = 0.15
     # Not covered: this share of the vote for ask_uncovered and no fact of the topic
     # at least `fact_match` similar.
     uncovered_share: float = 0.4
@@ -202,6 +208,16 @@ class AnswerPlanner:
             return Plan(intent, confidence)
         in_topic = [(fact, score) for fact, score in scored if fact.topic == topic.id]
         best_in_topic = max((score for _, score in in_topic), default=0.0)
+        best_fact, best_any = max(scored, key=lambda pair: pair[1])
+        moved = store.topics[best_fact.topic]
+        if (
+            moved.id != topic.id
+            and moved.intent
+            and best_any >= settings.retopic_similarity
+            and best_any - best_in_topic >= settings.retopic_margin
+        ):
+            in_moved = [(f, score) for f, score in scored if f.topic == moved.id]
+            return self._facts_plan(moved.intent, confidence, in_moved, best_any, "fact match")
         if (
             votes.get(UNCOVERED_INTENT, 0.0) >= settings.uncovered_share
             and best_in_topic < settings.fact_match

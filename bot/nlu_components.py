@@ -39,6 +39,7 @@ from bot.answer_planner import (
     PlannerSettings,
     focus_sentence,
 )
+from bot.channels.plain_text import parse_choice_number
 from bot.encoder import shared_encoder
 from bot.facts import FactStore, ReloadingFactStore
 from bot.gibberish import is_gibberish
@@ -232,9 +233,18 @@ class AnswerPlannerComponent(GraphComponent):
             vector = message.get(SENTENCE_VECTOR_KEY)
             if vector is None:
                 continue
-            if is_gibberish(text, known_words):
+            # Keyboard mash, and a bare number that no channel mapped to an offered choice
+            # ("2" over REST), are not questions: never a guessed topic.
+            unreadable = (
+                "gibberish"
+                if is_gibberish(text, known_words)
+                else "bare number"
+                if parse_choice_number(text) is not None
+                else None
+            )
+            if unreadable:
                 _force_intent(message, FALLBACK_INTENT)
-                message.set(PLAN_KEY, {"intent": FALLBACK_INTENT, "reason": "gibberish"}, True)
+                message.set(PLAN_KEY, {"intent": FALLBACK_INTENT, "reason": unreadable}, True)
                 continue
             focus = focus_sentence(text, self.settings.long_message_words)
             asked = focus or text

@@ -45,7 +45,8 @@ def planner(encoder, store):
 
 
 def plan(planner, encoder, text, ranking):
-    return planner.plan(encoder.encode([text])[0], ranking)
+    vector, neutral = encoder.encode([text, planner.facts.neutral(text)])
+    return planner.plan(vector, ranking, neutral)
 
 
 def test_a_matching_question_keeps_its_intent_and_gets_its_fact(planner, encoder) -> None:
@@ -63,9 +64,14 @@ def test_a_specific_the_articles_lack_is_not_covered(planner, encoder) -> None:
 
 def test_a_close_fact_of_another_topic_moves_the_question(planner, encoder) -> None:
     ranking = [{"name": "ask_what_is", "confidence": 0.6}]
-    result = plan(planner, encoder, "Is it an outpatient procedure?", ranking)
+    result = plan(planner, encoder, "Is a medial branch block an outpatient procedure?", ranking)
     assert result.intent == "ask_recovery" and result.reason == "fact match"
     assert "recovery_outpatient" in result.facts
+
+
+def test_procedure_names_are_set_aside_for_fact_matching(planner) -> None:
+    neutral = planner.facts.neutral("Does the Nerve Block hurt more than a facet shot?")
+    assert neutral == "Does it hurt more than it?"
 
 
 def test_nobody_sure_means_fallback(planner, encoder) -> None:

@@ -58,7 +58,8 @@ def _words(text: str) -> FrozenSet[str]:
 
 # Function words and very common question words, none of which is an English word a
 # patient would type. Deliberately left out because English uses them too: a, as,
-# come, dates, die, do, he, me, male, no, non, pie, pour, son, was, will, dura (mater).
+# come, dates, die, do, he, me, male, no, non, pie, pour, son, was, will, dura (mater),
+# and "da" (English slang for "the": "wats da point of da block").
 FUNCTION_WORDS: Dict[str, FrozenSet[str]] = {
     "Spanish": _words(
         "el la los las un una unos unas de del que qué es en por para con se lo mi mis"
@@ -80,7 +81,7 @@ FUNCTION_WORDS: Dict[str, FrozenSet[str]] = {
         " noch auch nur"
     ),
     "Portuguese": _words(
-        "o os um uma de do da dos das que é e em no na nos nas por para com não nao"
+        "o os um uma de dos das que é e em no na nos nas por para com não nao"
         " minha meu quanto quanta como qual quando onde dói doi dor costas injeção"
         " injecao tempo depois muito mas porque olá ola obrigado obrigada você voce"
         " eu tenho isso isto está esta sim"
@@ -101,7 +102,7 @@ ENGLISH_WORDS = _words(
     " not yes and or but if then so of to in on at by for with from about after before"
     " into over under again there here all any some more most much many long hurt pain"
     " back procedure injection block nerve get whats wat hi hello"
-    " thanks thank please ok okay"
+    " thanks thank please ok okay da dey dat dis u ur r"
 )
 
 # Spanish inverted punctuation never appears in English.

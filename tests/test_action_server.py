@@ -74,7 +74,8 @@ def test_webhook_answers_from_the_fact_store(action_server, store) -> None:
     assert status == 200
     assert store.fact("pain_during").answer in body["responses"][0]["text"]
     assert body["events"] == [
-        {"event": "slot", "timestamp": None, "name": "procedure", "value": "mbb"}
+        {"event": "slot", "timestamp": None, "name": "procedure", "value": "mbb"},
+        {"event": "slot", "timestamp": None, "name": "topic", "value": "pain"},
     ]
 
 

@@ -61,8 +61,10 @@ class PlannerSettings:
     # facts within `fact_margin` of it are answered.
     specific_fact: float = 0.7
     fact_margin: float = 0.08
-    # Messages at least this long are planned from their last sentence.
+    # Messages at least this long are planned from their last sentence, where DIET (which
+    # read all of it) counts for this much instead of `classifier_weight`.
     long_message_words: int = 25
+    long_classifier_weight: float = 0.3
 
     @classmethod
     def from_config(cls, config: Mapping) -> PlannerSettings:
@@ -172,9 +174,8 @@ class AnswerPlanner:
         self.settings = settings
 
     def _combined(
-        self, ranking: Sequence[Mapping], votes: Mapping[str, float]
+        self, ranking: Sequence[Mapping], votes: Mapping[str, float], weight: float
     ) -> Tuple[str, float]:
-        weight = self.settings.classifier_weight
         scores: Dict[str, float] = {}
         for item in ranking:
             name = item.get("name")
@@ -188,13 +189,21 @@ class AnswerPlanner:
         return best, scores[best]
 
     def plan(
-        self, vector: np.ndarray, ranking: Sequence[Mapping], neutral_vector: np.ndarray
+        self,
+        vector: np.ndarray,
+        ranking: Sequence[Mapping],
+        neutral_vector: np.ndarray,
+        focused: bool = False,
     ) -> Plan:
-        """`vector` is the message's meaning; `neutral_vector` the same with names set aside."""
+        """`vector` is the question's meaning; `neutral_vector` the same with names set aside.
+
+        `focused`: the vectors are of a long message's last sentence.
+        """
         settings = self.settings
         store = self.facts.store
         votes = self.examples.vote(vector, settings.neighbours)
-        intent, confidence = self._combined(ranking, votes)
+        weight = settings.long_classifier_weight if focused else settings.classifier_weight
+        intent, confidence = self._combined(ranking, votes, weight)
         scored = self.facts.similarities(neutral_vector)
         if confidence < settings.fallback_threshold:
             best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))

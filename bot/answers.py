@@ -218,6 +218,14 @@ def answer_uncovered(
     return Reply(text=text, buttons=topic_buttons(store, ("recovery", "pain", "what_is")))
 
 
+def personal_note(settings: ClinicSettings) -> str:
+    """Said before general facts when the question is about the patient's own case."""
+    return (
+        "I can't tell what is right for you: only your care team can decide that with you."
+        f" {settings.contact_line()} In general, the articles say:"
+    )
+
+
 def answer_personal_advice(store: FactStore, settings: ClinicSettings) -> Reply:
     """A decision about the patient's own care: general information and a referral."""
     text = (
@@ -261,9 +269,16 @@ def answer_rephrase(store: FactStore, likely_topics: Sequence[str] = ()) -> Repl
     )
 
 
+def spoken_list(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def answer_out_of_scope(store: FactStore, settings: ClinicSettings) -> Reply:
     """Something unrelated to these procedures."""
-    names = ", ".join(p.name + "s" for p in store.procedures.values())
+    names = spoken_list([p.name + "s" for p in store.procedures.values()])
     return Reply(
         text=f"I can only answer questions about {names}. For anything else, please contact"
         f" your care team. {settings.contact_line()}",

@@ -117,6 +117,8 @@ class FactStore:
     comparison_cues: Tuple[str, ...] = field(default=())
     # The procedures a comparison that names none is about ("which lasts longer?").
     usual_comparison: Tuple[str, ...] = field(default=())
+    # Patterns that make a question about the patient's own case.
+    personal_cues: Tuple[re.Pattern[str], ...] = field(default=())
 
     # -- lookups ---------------------------------------------------------
     def facts_for(self, topic: str) -> List[Fact]:
@@ -165,6 +167,11 @@ class FactStore:
             if subject.matches(text, topic):
                 return subject
         return None
+
+    def is_personal(self, text: str) -> bool:
+        """True when a question asks about the patient's own case ("is 60 % enough?")."""
+        lowered = text.lower()
+        return any(cue.search(lowered) for cue in self.personal_cues)
 
     def is_comparison(self, text: str) -> bool:
         """True when a message asks to compare procedures ("which lasts longer?")."""
@@ -350,6 +357,16 @@ def _parse_uncovered(
     return tuple(subjects)
 
 
+def _compile_patterns(reader: _Reader, name: str) -> Tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in reader.text_list(name, required=False):
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as error:
+            raise reader.fail(name, f"bad regular expression {pattern!r}: {error}") from error
+    return tuple(compiled)
+
+
 def _parse_usual_comparison(top: _Reader, procedures: Mapping[str, Procedure]) -> Tuple[str, ...]:
     usual = top.text_list("usual_comparison", required=False) or tuple(procedures)
     for procedure in usual:
@@ -388,6 +405,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         uncovered=_parse_uncovered(path, top.raw.get("uncovered", []), topics),
         comparison_cues=top.text_list("comparison_cues", required=False),
         usual_comparison=_parse_usual_comparison(top, procedures),
+        personal_cues=_compile_patterns(top, "personal_cues"),
     )
 
 

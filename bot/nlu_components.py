@@ -249,7 +249,8 @@ class AnswerPlannerComponent(GraphComponent):
             focus = focus_sentence(text, self.settings.long_message_words)
             asked = focus or text
             vector, neutral = shared_encoder().encode([asked, facts.neutral(asked)])
-            plan = planner.plan(vector, message.get(INTENT_RANKING_KEY) or [], neutral)
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            plan = planner.plan(vector, ranking, neutral, focused=focus is not None)
             _force_intent(message, plan.intent, confidence=plan.confidence)
             message.set(PLAN_KEY, plan.summary(), add_to_output=True)
         return messages

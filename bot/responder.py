@@ -9,8 +9,9 @@ Rasa action so it can be tested and reused by any channel:
 3. otherwise the topic is answered for the procedure named in this message,
    else the one under discussion (the slot), else side by side; a follow-up ("and the
    other one?") answers the last topic again for the named or the other procedure;
-4. only the facts the answer planner matched to the question are used, and a name that
-   could mean something else ("nerve block") is said to be taken as one procedure.
+4. only the facts the answer planner matched to the question are used, a name that
+   could mean something else ("nerve block") is said to be taken as one procedure, and a
+   question about the patient's own case is first told that only the care team can decide.
 """
 
 from __future__ import annotations
@@ -126,7 +127,10 @@ def answer_question(
     reply = answers.answer_topic(
         store, topic.id, procedure, compare=compare, named=named, chosen=chosen
     )
-    note = assumed_names_note(entities, text, store)
+    notes = [assumed_names_note(entities, text, store)]
+    if store.is_personal(text):
+        notes.append(answers.personal_note(settings))
+    note = " ".join(n for n in notes if n)
     if note:
         reply = replace(reply, text=f"{note}\n\n{reply.text}")
     return reply

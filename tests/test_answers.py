@@ -134,3 +134,9 @@ def test_contact_and_personal_advice_use_settings(store, settings) -> None:
     personal = answers.answer_personal_advice(store, settings)
     assert "care team" in personal.text and "555-0100" in personal.text
     assert personal.buttons
+
+
+def test_out_of_scope_names_the_procedures_as_a_sentence(store, settings) -> None:
+    text = answers.answer_out_of_scope(store, settings).text
+    assert "facet joint injections, medial branch blocks and radiofrequency ablations." in text
+    assert answers.spoken_list(["a"]) == "a" and answers.spoken_list(["a", "b"]) == "a and b"

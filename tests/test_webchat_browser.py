@@ -337,7 +337,8 @@ def test_text_is_shown_as_text_never_as_html(chat) -> None:
     typed = '<img src="x" onerror="window.hacked = 1"> does it hurt?'
     chat.ask(typed)
     expect(chat.user_messages.first).to_have_text(f"You said: {typed}")
-    expect(chat.sources).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
+    # Whatever the assistant makes of it, its reply arrives and nothing was rendered as HTML.
+    expect(chat.bot_messages).to_have_count(2, timeout=ANSWER_TIMEOUT_MS)
     assert chat.page.locator(".wc-log img").count() == 0
     assert chat.page.evaluate("() => window.hacked") is None
 

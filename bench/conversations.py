@@ -167,7 +167,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         from tests.servers import running_servers
 
         with tempfile.TemporaryDirectory() as workdir:
-            with running_servers(Path(workdir), {"CLINIC_CONFIG": "/nonexistent"}) as servers:
+            with running_servers(Path(workdir), {"CLINIC_CONFIG": ""}) as servers:
                 results = evaluate(servers.url)
     for line in format_scores(scores(results)):
         print(line)

@@ -210,11 +210,14 @@ def _port(value: Optional[int], environ: Mapping[str, str]) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     """Check the configuration, then serve until stopped (exit 2 when misconfigured)."""
     args = create_argument_parser().parse_args(argv)
+    from bot.settings import SettingsError, describe, load_settings
+
     try:
         token = token_from_env()
         port = _port(args.port, os.environ)
         request_max_size = request_max_size_from_env()
-    except ConfigurationError as error:
+        clinic = describe(load_settings())
+    except (ConfigurationError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     host = args.host or os.environ.get(HOST_ENV) or DEFAULT_HOST
@@ -238,6 +241,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             "action server: listening on %s, not loopback; only Rasa should reach it", host
         )
     logger.info("action server: http://%s:%s (requests need %s)", host, port, TOKEN_HEADER)
+    logger.info("action server: %s", clinic)
     app.run(host, port, workers=utils.number_of_sanic_workers(), access_log=False)
     return 0
 

@@ -1,8 +1,12 @@
 """Clinic settings: who the patient should contact, and how the clinic is branded.
 
-Values come from environment variables first, then from a YAML file (path in
-`CLINIC_CONFIG`, default `clinic.yml` at the project root, optional), then from
+Values come from environment variables first, then from a YAML file, then from
 placeholders that make it obvious nothing was configured. No secret lives here.
+
+The file is `clinic.yml` at the project root when it exists. A path given in
+`CLINIC_CONFIG` must exist and be readable: a mistyped path stops start-up with a clear
+error instead of silently serving the placeholder clinic. `CLINIC_CONFIG=""` means no
+file at all (environment and placeholders only).
 """
 
 from __future__ import annotations
@@ -98,11 +102,18 @@ def _env_values(environ: Mapping[str, str]) -> Dict[str, Any]:
     return values
 
 
-def _file_values(path: Path) -> Dict[str, Any]:
-    if not path.exists():
+def _file_values(path: Optional[Path], required: bool) -> Dict[str, Any]:
+    if path is None or (not required and not path.exists()):
         return {}
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(
+            f"CLINIC_CONFIG={path}: cannot be read ({error.strerror}); fix the path, or set"
+            " CLINIC_CONFIG= (empty) to use only CLINIC_* variables"
+        ) from error
+    try:
+        document = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
         raise SettingsError(f"{path}: not valid YAML ({error})") from error
     if not isinstance(document, Mapping):
@@ -122,13 +133,35 @@ def _file_values(path: Path) -> Dict[str, Any]:
     return values
 
 
+def config_file_in(environ: Mapping[str, str]) -> Tuple[Optional[Path], bool]:
+    """The settings file to read and whether it must exist (it was named explicitly)."""
+    if "CLINIC_CONFIG" not in environ:
+        return DEFAULT_CONFIG_FILE, False
+    named = environ["CLINIC_CONFIG"].strip()
+    return (Path(named), True) if named else (None, False)
+
+
 def load_settings(
     environ: Optional[Mapping[str, str]] = None, config_file: Optional[Path] = None
 ) -> ClinicSettings:
     """Build the settings: environment over file over placeholders."""
     environ = os.environ if environ is None else environ
+    required = config_file is not None
     if config_file is None:
-        config_file = Path(environ.get("CLINIC_CONFIG", DEFAULT_CONFIG_FILE))
-    values: Dict[str, Any] = _file_values(Path(config_file))
+        config_file, required = config_file_in(environ)
+    values: Dict[str, Any] = _file_values(config_file, required)
     values.update(_env_values(environ))
     return ClinicSettings(**values)
+
+
+def describe(settings: ClinicSettings, environ: Optional[Mapping[str, str]] = None) -> str:
+    """One start-up line: which clinic is served, and where its settings came from."""
+    environ = os.environ if environ is None else environ
+    path, _ = config_file_in(environ)
+    source = str(path) if path is not None and path.exists() else "no settings file"
+    placeholder = settings.name == ClinicSettings().name
+    return (
+        f"clinic: {settings.name}"
+        + (" (placeholder: set CLINIC_NAME or a clinic.yml)" if placeholder else "")
+        + f"; phone: {settings.phone}; settings from {source} and CLINIC_* variables"
+    )

@@ -103,7 +103,7 @@ def servers(tmp_path_factory):
     env = {
         "CLINIC_NAME": "E2E Spine Clinic",
         "CLINIC_PHONE": "555-0142",
-        "CLINIC_CONFIG": str(workdir / "absent.yml"),
+        "CLINIC_CONFIG": "",
     }
     with running_servers(workdir, env) as running:
         yield running

@@ -215,6 +215,6 @@ def make_target_env(workdir: Path) -> Tuple[Dict[str, str], int, int]:
         "ACTION_PORT": str(action_port),
         "RASA_PORT": str(rasa_port),
         "RASA_ENDPOINTS": str(endpoints),
-        "CLINIC_CONFIG": str(workdir / "absent.yml"),
+        "CLINIC_CONFIG": "",
     }
     return env, action_port, rasa_port

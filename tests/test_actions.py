@@ -45,7 +45,7 @@ def clinic(monkeypatch, tmp_path):
     """Known clinic settings for every action test."""
     monkeypatch.setenv("CLINIC_NAME", "Test Spine Clinic")
     monkeypatch.setenv("CLINIC_PHONE", "555-0100")
-    monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "absent.yml"))
+    monkeypatch.setenv("CLINIC_CONFIG", "")
     context.clinic_settings.cache_clear()
     yield
     context.clinic_settings.cache_clear()

@@ -51,7 +51,7 @@ def clinic(monkeypatch, tmp_path) -> None:
     """Known clinic settings for the in-process tests."""
     monkeypatch.setenv("CLINIC_NAME", "Fault Spine Clinic")
     monkeypatch.setenv("CLINIC_PHONE", CLINIC_PHONE)
-    monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "absent.yml"))
+    monkeypatch.setenv("CLINIC_CONFIG", "")
 
 
 # --- the fallback wrapper, in-process ---------------------------------------------------
@@ -221,7 +221,7 @@ def servers(tmp_path_factory) -> Iterator[FaultyServers]:
         "SMS_OUTBOX": str(workdir / "outbox.jsonl"),
         "CLINIC_NAME": "Fault Spine Clinic",
         "CLINIC_PHONE": CLINIC_PHONE,
-        "CLINIC_CONFIG": str(workdir / "absent.yml"),
+        "CLINIC_CONFIG": "",
     }
     running = FaultyServers(workdir, env)
     try:

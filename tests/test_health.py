@@ -92,7 +92,7 @@ def test_action_base_url() -> None:
 
 @pytest.mark.slow
 def test_healthy_then_action_server_problems(tmp_path: Path) -> None:
-    with running_servers(tmp_path, {"CLINIC_CONFIG": str(tmp_path / "absent.yml")}) as servers:
+    with running_servers(tmp_path, {"CLINIC_CONFIG": ""}) as servers:
         status, body = get_health(servers)
         assert status == 200, body
         assert body["status"] == "ok"
@@ -140,7 +140,7 @@ class UnopenableStoreServers(Servers):
 
 @pytest.mark.slow
 def test_unavailable_tracker_store_is_loud_and_unhealthy(tmp_path: Path) -> None:
-    servers = UnopenableStoreServers(tmp_path, {"CLINIC_CONFIG": str(tmp_path / "absent.yml")})
+    servers = UnopenableStoreServers(tmp_path, {"CLINIC_CONFIG": ""})
     try:
         servers.start_actions()
         servers.start_rasa()

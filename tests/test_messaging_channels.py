@@ -461,7 +461,7 @@ def servers(tmp_path_factory) -> Iterator[Servers]:
         "SMS_MAX_CHARS": str(MAX_CHARS),
         "CLINIC_NAME": "Messaging Spine Clinic",
         "CLINIC_PHONE": CLINIC_PHONE,
-        "CLINIC_CONFIG": str(workdir / "absent.yml"),
+        "CLINIC_CONFIG": "",
     }
     with servers_with_tracker_api(workdir, env) as running:
         running.webhook_db = Path(env["WEBHOOK_DB"])

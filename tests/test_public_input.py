@@ -299,7 +299,7 @@ class FakeRequest:
 
 
 def test_origin_policy_allows_own_and_configured_origins_only(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "absent.yml"))
+    monkeypatch.setenv("CLINIC_CONFIG", "")
     monkeypatch.delenv("CLINIC_ALLOWED_ORIGINS", raising=False)
     policy = OriginPolicy([ALLOWED_ORIGIN + "/"])
     request = FakeRequest(5005)
@@ -315,7 +315,7 @@ def test_origins_allowed_with_rasas_cors_flag_are_allowed(monkeypatch, tmp_path)
     from rasa.server import configure_cors
     from sanic import Sanic
 
-    monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "absent.yml"))
+    monkeypatch.setenv("CLINIC_CONFIG", "")
     monkeypatch.delenv("CLINIC_ALLOWED_ORIGINS", raising=False)
     request = FakeRequest(5005)
     request.app = Sanic("cors_" + uuid.uuid4().hex)
@@ -339,7 +339,7 @@ def servers(tmp_path_factory) -> Iterator[Servers]:
         "WEBHOOK_DB": str(workdir / "webhook.sqlite3"),
         "CLINIC_NAME": "Input Spine Clinic",
         "CLINIC_PHONE": CLINIC_PHONE,
-        "CLINIC_CONFIG": str(workdir / "absent.yml"),
+        "CLINIC_CONFIG": "",
         "CLINIC_ALLOWED_ORIGINS": ALLOWED_ORIGIN,
     }
     running = Servers(workdir, env)

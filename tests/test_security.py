@@ -127,7 +127,7 @@ class ServeScript:
             "RASA_PORT": str(self.rasa_port),
             "ACTION_PORT": str(self.action_port),
             "RASA_ENDPOINTS": str(endpoints),
-            "CLINIC_CONFIG": str(workdir / "absent.yml"),
+            "CLINIC_CONFIG": "",
             **env,
         }
         self.log = workdir / "serve.log"
@@ -378,13 +378,13 @@ def test_no_private_keys_or_env_files_are_tracked() -> None:
 
 def test_allowed_origins_from_environment_and_file(tmp_path) -> None:
     environ = {"CLINIC_ALLOWED_ORIGINS": " https://a.example.org/, http://localhost:8080 ,"}
-    settings = load_settings(environ=environ, config_file=tmp_path / "none.yml")
+    settings = load_settings(environ={**environ, "CLINIC_CONFIG": ""})
     assert settings.allowed_origins == ("https://a.example.org", "http://localhost:8080")
     clinic = tmp_path / "clinic.yml"
     clinic.write_text("allowed_origins:\n  - https://b.example.org\n  - http://[::1]:5005\n")
     settings = load_settings(environ={}, config_file=clinic)
     assert settings.allowed_origins == ("https://b.example.org", "http://[::1]:5005")
-    assert load_settings(environ={}, config_file=tmp_path / "none.yml").allowed_origins == ()
+    assert load_settings(environ={"CLINIC_CONFIG": ""}).allowed_origins == ()
 
 
 @pytest.mark.parametrize(
@@ -393,4 +393,4 @@ def test_allowed_origins_from_environment_and_file(tmp_path) -> None:
 )
 def test_allowed_origins_must_be_plain_origins(value) -> None:
     with pytest.raises(SettingsError, match="CLINIC_ALLOWED_ORIGINS"):
-        load_settings(environ={"CLINIC_ALLOWED_ORIGINS": value}, config_file=Path("/nonexistent"))
+        load_settings(environ={"CLINIC_ALLOWED_ORIGINS": value, "CLINIC_CONFIG": ""})

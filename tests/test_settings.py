@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import ClinicSettings, SettingsError, load_settings
+from bot.settings import ClinicSettings, SettingsError, describe, load_settings
 from tests.conftest import write
 
 
 def test_placeholders_when_nothing_is_configured(tmp_path) -> None:
-    settings = load_settings(environ={}, config_file=tmp_path / "none.yml")
+    settings = load_settings(environ={"CLINIC_CONFIG": ""})
     assert settings == ClinicSettings()
     assert "phone number on your appointment letter" in settings.contact_line()
 
@@ -31,3 +31,25 @@ def test_unknown_setting_is_an_error(tmp_path) -> None:
     path = write(tmp_path, "clinic.yml", "nmae: typo\n")
     with pytest.raises(SettingsError, match="unknown setting"):
         load_settings(environ={}, config_file=path)
+
+
+def test_a_named_settings_file_that_cannot_be_read_is_an_error(tmp_path) -> None:
+    missing = tmp_path / "clinc.yml"
+    with pytest.raises(SettingsError, match="CLINIC_CONFIG=.*clinc.yml: cannot be read"):
+        load_settings(environ={"CLINIC_CONFIG": str(missing)})
+
+
+def test_an_empty_clinic_config_means_no_file(tmp_path) -> None:
+    settings = load_settings(environ={"CLINIC_CONFIG": "", "CLINIC_NAME": "Env Clinic"})
+    assert settings.name == "Env Clinic" and settings.phone == ClinicSettings().phone
+
+
+def test_start_up_line_says_which_clinic_and_from_where(tmp_path) -> None:
+    path = write(tmp_path, "c.yml", "name: Hill Clinic\nphone: 555-0100\n")
+    environ = {"CLINIC_CONFIG": str(path)}
+    line = describe(load_settings(environ=environ), environ)
+    assert (
+        line == f"clinic: Hill Clinic; phone: 555-0100; settings from {path} and CLINIC_* variables"
+    )
+    placeholder = describe(ClinicSettings(), {"CLINIC_CONFIG": ""})
+    assert "placeholder" in placeholder and "no settings file" in placeholder

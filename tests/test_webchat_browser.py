@@ -68,7 +68,7 @@ ACTIVE = """() => {
 
 
 def env_for(workdir: Path) -> Dict[str, str]:
-    return {**BRANDING, "CLINIC_CONFIG": str(workdir / "absent.yml")}
+    return {**BRANDING, "CLINIC_CONFIG": ""}
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,7 @@ async def serve(web_dir: Path, monkeypatch) -> AsyncIterator[ChannelServer]:
 
 @pytest.fixture
 def branded(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "absent.yml"))
+    monkeypatch.setenv("CLINIC_CONFIG", "")
     monkeypatch.setenv("CLINIC_NAME", "Hill <Spine> & Co")
     monkeypatch.setenv("CLINIC_TITLE", "Ask Hill Spine")
     monkeypatch.setenv("CLINIC_PRIMARY_COLOR", "#7a1f5c")

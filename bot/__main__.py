@@ -6,6 +6,7 @@ Commands:
   check-facts   validate data/facts.yml and data/safety.yml, print a summary
   purge         delete conversations older than an age (--older-than 30d), see bot/retention.py
   allowed-origins  print the CORS allow-list from the clinic settings, one per line
+  banner        wait for the Rasa server, then print where everything is (make run)
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     purge = commands.add_parser("purge", help="delete conversations older than an age")
     retention.add_arguments(purge)
     commands.add_parser("allowed-origins", help="print the CORS allow-list (for serve.sh)")
+    banner = commands.add_parser("banner", help="wait for Rasa, then print the start-up banner")
+    banner.add_argument("--url", required=True)
+    banner.add_argument("--endpoints", type=Path, default=Path("endpoints.yml"))
+    banner.add_argument("--wait", type=float, default=300.0)
     args = parser.parse_args(argv)
 
     if args.command == "build-spacy":
@@ -81,6 +86,15 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
         for origin in origins:
             print(origin)
+        return 0
+    if args.command == "banner":
+        from bot.banner import run
+
+        lines = run(args.url.rstrip("/"), args.endpoints, args.wait)
+        if lines is None:
+            print(f"error: {args.url} did not answer within {args.wait:.0f} s", file=sys.stderr)
+            return 1
+        print("\n".join(lines), flush=True)
         return 0
     return 2  # pragma: no cover - argparse rejects unknown commands
 

@@ -209,6 +209,9 @@ def _port(value: Optional[int], environ: Mapping[str, str]) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Check the configuration, then serve until stopped (exit 2 when misconfigured)."""
+    from bot.quiet_warnings import silence_dependency_deprecations
+
+    silence_dependency_deprecations(preload=())
     args = create_argument_parser().parse_args(argv)
     from bot.settings import SettingsError, describe, load_settings
 

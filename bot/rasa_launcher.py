@@ -17,6 +17,9 @@ from typing import List, Optional
 def main(argv: Optional[List[str]] = None) -> None:
     """Install the speed-ups, then hand over to Rasa's own command line."""
     from bot import rasa_console, rasa_speedups
+    from bot.quiet_warnings import silence_dependency_deprecations
+
+    silence_dependency_deprecations()
 
     arguments = sys.argv[1:] if argv is None else argv
     installed = rasa_speedups.install()

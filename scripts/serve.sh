@@ -87,11 +87,13 @@ fi
 
 case "$mode" in
   run)
-    echo "Chat at http://$host:$rasa_port/webhooks/rest/webhook (Ctrl-C stops both servers)"
+    echo "Starting the action server and Rasa on $host:$rasa_port (about 20 s)..."
     "$bin/python" -m bot.rasa_launcher run --model "$model" --endpoints "$endpoints" \
       --credentials credentials.yml \
       --interface "$host" --port "$rasa_port" ${api_args[@]+"${api_args[@]}"} \
       ${cors_args[@]+"${cors_args[@]}"} &
+    pids+=($!)
+    "$bin/python" -m bot banner --url "http://$host:$rasa_port" --endpoints "$endpoints" &
     pids+=($!)
     wait "${pids[@]}"
     ;;

@@ -653,6 +653,20 @@ def test_e2e_red_flag_in_english_still_wins(servers) -> None:
 
 
 @pytest.mark.slow
+async def test_e2e_a_closed_widget_is_no_crash_in_the_log(servers) -> None:
+    """A reload or a closed tab ends a websocket; that is normal, not a traceback."""
+    for transports in (["websocket"], ["polling", "websocket"]):
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(servers.url, transports=transports, wait_timeout=20)
+        await client.emit("session_request", {"session_id": "closing-" + uuid.uuid4().hex})
+        await asyncio.sleep(0.5)
+        await client.disconnect()
+    await asyncio.sleep(1.5)
+    log = servers.logs["rasa"].read_text()
+    assert "Invalid response type None" not in log and "Traceback" not in log
+
+
+@pytest.mark.slow
 async def test_e2e_socketio_sends_the_urgency_with_the_text(servers) -> None:
     chat = SocketChat(servers)
     await chat.connect()

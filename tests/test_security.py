@@ -313,7 +313,7 @@ def test_serve_script_refuses_unsafe_settings(env, message) -> None:
     result = run_serve(env)
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
-    assert "Chat at" not in result.stdout  # nothing was started
+    assert "Starting the action server" not in result.stdout  # nothing was started
 
 
 # --- configuration in the repository ----------------------------------------------------------

@@ -141,7 +141,13 @@ class OriginCheckingEngineServer(engineio.AsyncServer):
         if origin and not self.origin_policy.allows(origin, request):
             logger.warning("socketio: refused a connection from origin %s", origin[:200])
             return response.json({"error": f"{origin[:200]} is not an allowed origin"}, status=403)
-        return await super().handle_request(*args, **kwargs)
+        result = await super().handle_request(*args, **kwargs)
+        if result is None:
+            # python-engineio returns nothing once a websocket it served has closed (a
+            # widget reloaded or closed); Sanic would log that as a crash with a traceback
+            # ("Invalid response type None"). The socket is gone: an empty response ends it.
+            return response.empty()
+        return result
 
 
 class OriginCheckingSocketServer(socketio.AsyncServer):

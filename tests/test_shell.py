@@ -30,27 +30,34 @@ def test_rasa_shell_answers_a_typed_question(tmp_path, store) -> None:
     try:
         shell.expect("Your input ->")
         shell.sendline("does a facet injection hurt?")
-        # The answer comes with its buttons as a menu, ending in a free-text choice.
-        shell.expect("Type out your own message")
-        answer = ANSI.sub("", shell.before)
-        assert store.fact("pain_during").answer[:40] in answer
-        assert "Source:" in answer
-        shell.send("\r")  # Enter picks the first follow-up question
-        shell.expect("Type out your own message")
-        follow_up = ANSI.sub("", shell.before)
-        assert store.fact("recovery_outpatient").answer[:40] in follow_up
-        # Pick "Type out your own message..." (last choice) and stop the shell.
-        shell.send("\x1b[A")  # arrow up wraps to the last choice
-        shell.send("\r")
+        # The answer, its source on a line of its own, then numbered follow-ups; the
+        # prompt is for typing straight away.
+        shell.expect("Source:")
+        shell.expect("Follow-up questions")
         shell.expect("Your input ->")
+        answer = ANSI.sub("", shell.before)
+        answer = ANSI.sub("", (tmp_path / "shell.log").read_text())
+        assert store.fact("pain_during").answer[:40] in answer
+        assert "Source:" in answer and "1. How long is the recovery?" in answer
+        source_line = next(line for line in answer.splitlines() if "Source:" in line)
+        assert source_line.rstrip().endswith(").")  # nothing printed on the end of it
+        shell.sendline("1")  # one keystroke (and Enter) asks the first follow-up
+        shell.expect("-> How long is the recovery")
+        shell.expect("Source:")
+        shell.expect("Your input ->")
+        follow_up = ANSI.sub("", (tmp_path / "shell.log").read_text())
+        assert "-> How long is the recovery?" in follow_up
+        assert store.fact("recovery_outpatient").answer[:40] in follow_up
         # Urgent advice is marked in the terminal, not left as a raw JSON dump.
         shell.sendline("my groin went numb after the block")
         shell.expect("URGENT: call 911")
         assert "911" in ANSI.sub("", shell.before) and "Custom json" not in shell.before
         shell.expect("Your input ->")
-        shell.sendline("/stop")
+        # Ctrl-C at the prompt ends the shell cleanly: no traceback, no second Ctrl-C.
+        shell.sendintr()
         shell.expect(pexpect.EOF, timeout=60)
         shell.close()
-        assert shell.exitstatus == 0, (tmp_path / "shell.log").read_text()[-2000:]
+        log = (tmp_path / "shell.log").read_text()
+        assert "Traceback" not in log and "AttributeError" not in log, log[-2000:]
     finally:
         shell.close(force=True)

@@ -392,6 +392,25 @@ def test_embed_snippet_on_another_clinic_site(browser, tmp_path) -> None:
             expect(page.locator(".wc-source")).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
             assert page.evaluate("() => typeof window.io") == "undefined"  # no global left
             context.close()
+
+            # The same page on an origin nobody allowed: the patient is told the chat is
+            # not available here (not to check their internet), and IT finds the fix in
+            # the log, once.
+            refused = f"http://127.0.0.1:{site_port}"
+            context = browser.new_context(viewport=PHONE)
+            page = context.new_page()
+            page.goto(f"{refused}/clinic.html")
+            page.locator(".wc-launcher").click()
+            expect(page.locator(".wc-status")).to_have_text(
+                "The chat is not available on this page. Please call the clinic."
+            )
+            expect(page.get_by_label("Type your question")).to_be_disabled()
+            page.reload()  # the chat stays open across reloads
+            expect(page.locator(".wc-status")).to_contain_text("not available on this page")
+            context.close()
+            log = servers.logs["rasa"].read_text()
+            assert log.count(f"webchat: the page at {refused} may not use the chat") == 1
+            assert "CLINIC_ALLOWED_ORIGINS" in log
         finally:
             site_server.terminate()
             site_server.wait(timeout=10)

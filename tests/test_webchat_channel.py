@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import AsyncIterator, Dict, Tuple
+from typing import AsyncIterator, Dict, Optional, Tuple
 
 import pytest
 from rasa.core.channels.channel import register
@@ -46,17 +46,18 @@ class ChannelServer:
     def __init__(self, port: int) -> None:
         self.base = f"http://127.0.0.1:{port}"
 
-    def _get(self, path: str) -> Reply:
+    def _get(self, path: str, headers: Optional[Dict[str, str]] = None) -> Reply:
         """Status, headers (names in lower case) and body."""
+        request = urllib.request.Request(self.base + path, headers=headers or {})
         try:
-            with urllib.request.urlopen(self.base + path, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, lowered(response.headers), response.read()
         except urllib.error.HTTPError as error:
             return error.code, lowered(error.headers), error.read()
 
-    async def get(self, path: str) -> Reply:
+    async def get(self, path: str, headers: Optional[Dict[str, str]] = None) -> Reply:
         """GET in a thread: the server runs on this test's event loop."""
-        return await asyncio.to_thread(self._get, path)
+        return await asyncio.to_thread(self._get, path, headers)
 
 
 async def serve(web_dir: Path, monkeypatch) -> AsyncIterator[ChannelServer]:
@@ -179,3 +180,21 @@ def test_channel_takes_its_web_dir_from_credentials(tmp_path) -> None:
     assert WebChatInput.from_credentials(None).web_dir == WEB_DIR
     assert WebChatInput.from_credentials({"web_dir": str(tmp_path)}).web_dir == tmp_path
     assert WebChatInput.name() == "webchat"
+
+
+async def test_embed_check_tells_any_page_whether_it_may_use_the_chat(
+    installed, monkeypatch, caplog
+) -> None:
+    status, headers, body = await installed.get(
+        f"{PREFIX}/embed-check", {"Origin": "https://elsewhere.example"}
+    )
+    assert status == 200 and json.loads(body) == {"allowed": False}
+    assert headers["access-control-allow-origin"] == "*"  # readable from that page
+    assert "add that origin to CLINIC_ALLOWED_ORIGINS" in caplog.text
+    monkeypatch.setenv("CLINIC_ALLOWED_ORIGINS", "https://www.clinic.example")
+    _, _, body = await installed.get(
+        f"{PREFIX}/embed-check", {"Origin": "https://www.clinic.example"}
+    )
+    assert json.loads(body) == {"allowed": True}
+    _, _, body = await installed.get(f"{PREFIX}/embed-check", {"Origin": installed.base})
+    assert json.loads(body) == {"allowed": True}  # the server's own pages (the demo)

@@ -644,6 +644,18 @@
     }
   }
 
+  /** false when the server says this page may not use the chat (its origin is not allowed). */
+  async function allowedHere() {
+    try {
+      const reply = await fetch(ASSET_BASE + "embed-check", { cache: "no-cache" });
+      if (!reply.ok) return true;
+      const answer = await reply.json();
+      return answer.allowed !== false;
+    } catch (e) {
+      return true; // the server is away: the connection status will say so
+    }
+  }
+
   async function start() {
     build();
     loadSession();
@@ -652,6 +664,11 @@
     renderAll();
     const open = store.get("open");
     setOpen(open === "1" || (open === null && script.dataset.open === "true"), { keepFocus: true });
+    if (!(await allowedHere())) {
+      setStatus("The chat is not available on this page. Please call the clinic.");
+      ui.input.disabled = true;
+      return;
+    }
     try {
       await loadSocketIo();
       connect();

@@ -55,6 +55,36 @@ DEMO_PAGE_POLICY = (
 WIDGET_FIELDS = ("name", "phone", "email", "hours", "website", "title", "primary_color", "welcome")
 
 _fact_store = ReloadingFactStore()
+# Origins already reported as refused, so the log tells IT the fix once per origin.
+_refused_reported: set = set()
+
+
+def embed_check(request: Any) -> HTTPResponse:
+    """Whether the page asking may use the chat: {"allowed": true|false}.
+
+    A clinic page whose origin is not allowed cannot read the server's answers (the browser
+    enforces CORS), so the widget could only say "check your internet connection",
+    blaming the patient's network. This one answer is readable from any page (it tells
+    nothing but yes or no), so the widget can say "the chat is not available on this page"
+    instead, while the log tells IT what to set.
+    """
+    from bot.channels.socketio import OriginPolicy, cors_flag_allows
+
+    origin = (request.headers.get("origin") or "").rstrip("/")
+    allowed = not origin or OriginPolicy().allows(origin, request)
+    headers = dict(NO_CACHE)
+    if origin and not cors_flag_allows(request, origin):
+        # Sanic-CORS answers for the origins --cors allows; a second header would break them.
+        headers["Access-Control-Allow-Origin"] = "*"
+    if not allowed and origin not in _refused_reported:
+        _refused_reported.add(origin)
+        logger.warning(
+            "webchat: the page at %s may not use the chat. To embed it there, add that"
+            " origin to CLINIC_ALLOWED_ORIGINS (or allowed_origins in clinic.yml) and"
+            " restart (README, 'Web chat widget')",
+            origin[:200],
+        )
+    return response.json({"allowed": allowed}, headers=headers)
 
 
 def missing_asset(path: Path) -> HTTPResponse:
@@ -162,6 +192,10 @@ class WebChatInput(InputChannel):
             except SettingsError as error:
                 logger.error("web chat config: %s", error)
                 return response.json({"error": str(error)}, status=500, headers=NO_CACHE)
+
+        @webchat.route("/embed-check", methods=["GET"])
+        async def check(request: Request) -> HTTPResponse:
+            return embed_check(request)
 
         def serve(name: str) -> Callable[[Request], Awaitable[HTTPResponse]]:
             async def handler(_: Request) -> HTTPResponse:

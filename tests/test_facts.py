@@ -196,3 +196,17 @@ def test_procedure_specific_facts_name_known_procedures(store) -> None:
 def test_every_topic_offers_between_one_and_three_follow_ups(store) -> None:
     for topic in store.topics.values():
         assert 1 <= len(topic.follow_ups) <= 3, topic.id
+
+
+def test_no_fact_claims_its_topics_own_question(store) -> None:
+    """A topic's button question asks for the whole topic: no single fact may own it,
+    or the answer planner would answer the button with that fact alone."""
+
+    def norm(text: str) -> str:
+        return " ".join(text.lower().split()).rstrip("?")
+
+    for fact in store.facts:
+        if len(store.facts_for(fact.topic)) < 2:
+            continue
+        own = norm(store.topics[fact.topic].question)
+        assert all(norm(q) != own for q in fact.questions), fact.id

@@ -291,6 +291,13 @@ def test_keyboard_only(chat) -> None:
         order.append(focused["text"])
     chips = chat.follow_ups.all_inner_texts()
     assert order == ["Send", *chips, "Restart conversation"]
+    # On a phone the chat covers the page: Tab wraps around inside it, never to the page
+    # hidden behind it, and Shift+Tab comes back.
+    keyboard.press("Tab")
+    wrapped = chat.active()
+    assert wrapped["className"].startswith("wc-"), wrapped  # still inside the chat
+    keyboard.press("Shift+Tab")
+    assert chat.active()["text"] == "Restart conversation"
 
     # Back to the first follow-up and choose it with Enter.
     for _ in range(len(chips)):
@@ -304,6 +311,33 @@ def test_keyboard_only(chat) -> None:
     keyboard.press("Escape")
     expect(chat.panel).to_be_hidden()
     assert "wc-launcher" in chat.active()["className"]
+
+
+READING = """() => document.getElementById("spine-faq-chat").shadowRoot
+  .querySelector(".wc-log").getBoundingClientRect().height"""
+
+
+@pytest.mark.parametrize(
+    "viewport, at_least",
+    [({"width": 375, "height": 740}, 440), ({"width": 1280, "height": 800}, 380)],
+    ids=["phone", "laptop"],
+)
+def test_the_conversation_keeps_room_to_be_read(browser, servers, viewport, at_least) -> None:
+    """With three follow-ups offered, the reading area stays tall (was 340 / 270 px)."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    chat = Chat(page, servers)
+    chat.open_page()
+    chat.open_chat()
+    chat.ask("what is a medial branch block")
+    chat.wait_for_answers(1)
+    expect(chat.follow_ups).to_have_count(3)
+    height = page.evaluate(READING)
+    restart = chat.restart.bounding_box()
+    chip = chat.follow_ups.first.bounding_box()
+    context.close()
+    assert height >= at_least, f"only {height:.0f} px left to read the conversation"
+    assert restart["height"] >= 44 and chip["height"] >= 44  # tap targets
 
 
 def test_restart_clears_the_conversation(chat) -> None:

@@ -348,6 +348,7 @@
     ui.close.addEventListener("click", () => setOpen(false));
     ui.panel.addEventListener("keydown", (event) => {
       if (event.key === "Escape") setOpen(false);
+      if (event.key === "Tab") keepFocusInside(event);
     });
     ui.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -359,6 +360,28 @@
     ui.restart.addEventListener("click", restart);
     window.addEventListener("storage", onStorage);
     document.body.append(host);
+  }
+
+  // On a phone the open chat covers the whole page: Tab must not wander to the page
+  // hidden behind it, so it wraps around inside the chat (a modal dialog's behaviour).
+  const COVERS_PAGE = "(max-width: 480px)";
+
+  function keepFocusInside(event) {
+    if (!window.matchMedia(COVERS_PAGE).matches) return;
+    const focusable = Array.from(
+      ui.panel.querySelectorAll("button, input, a[href], [tabindex]:not([tabindex='-1'])")
+    ).filter((node) => !node.disabled && node.offsetParent !== null);
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    const active = ui.panel.getRootNode().activeElement;
+    if (event.shiftKey && active === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first.focus();
+    }
   }
 
   function applyConfig() {

@@ -42,6 +42,9 @@ class Source:
     id: str
     title: str
     sections: Tuple[str, ...]
+    # A few words that still name the article, for channels billed by the character
+    # (SMS); the full title when the source gives none.
+    short_title: str = ""
 
 
 @dataclass(frozen=True)
@@ -231,8 +234,12 @@ def _parse_sources(path: Path, raw: Mapping[str, Any]) -> Dict[str, Source]:
     for source_id, body in raw.items():
         reader = _Reader(path, f"source '{source_id}'", body)
         _check_id(reader, "id", source_id)
+        title = reader.text("title")
         sources[source_id] = Source(
-            id=source_id, title=reader.text("title"), sections=reader.text_list("sections")
+            id=source_id,
+            title=title,
+            sections=reader.text_list("sections"),
+            short_title=reader.text("short_title", required=False) or title,
         )
     return sources
 

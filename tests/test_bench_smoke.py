@@ -186,3 +186,12 @@ def test_profile_shares_count_busy_samples_once_per_part(tmp_path) -> None:
     assert share["tracker store: save"] == 0.25
     assert share["policies"] == 0.0
     assert top[0] == ("call (tf.py:3)", 0.75)
+
+
+def test_sms_cost_counts_every_answer_and_the_compact_rendering_bills_less() -> None:
+    from bench import sms_cost
+
+    results = sms_cost.main()
+    assert results["before"]["answers"] == results["after"]["answers"] > 20
+    assert results["after"]["total_segments"] < results["before"]["total_segments"]
+    assert results["after"]["max_segments"] <= results["before"]["max_segments"]

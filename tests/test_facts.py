@@ -52,6 +52,11 @@ def test_good_fixture_loads(tmp_path: Path) -> None:
     assert [fact.id for fact in store.facts_for("pain")] == ["fji_pain"]
     assert store.topic_for_intent("ask_pain").id == "pain"
     assert store.alias_table()["facet shot"] == "fji"
+    # No short title given: the full one is used where a short one is wanted (SMS).
+    assert store.sources["art"].short_title == "An Article"
+    shortened = GOOD_STORE.replace("title: An Article", "title: An Article\n    short_title: Art")
+    reloaded = load_fact_store(write(tmp_path, "short.yml", shortened))
+    assert reloaded.sources["art"].short_title == "Art"
 
 
 @pytest.mark.parametrize(

@@ -680,6 +680,9 @@ def test_e2e_sms_numbered_choices_then_a_number_reply(servers: Servers, store) -
     for fact in facts:
         assert normalized(fact.answer) in normalized(answer)
     assert "Source:" in answer
+    # Billed by the character: articles named by their short titles.
+    assert any(f"{source.short_title} (" in answer for source in store.sources.values())
+    assert not any(source.title in answer for source in store.sources.values())
 
 
 def test_e2e_sms_out_of_range_number_goes_to_nlu_as_typed(servers: Servers) -> None:

@@ -172,11 +172,59 @@ def test_real_answers_render_within_the_limit(store) -> None:
             assert words(" ".join(unprefixed(parts))) == words(render_message(reply.text, shown))
 
 
+# --- what a part costs ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "segments"),
+    [
+        ("x" * 160, 1),  # one GSM-7 SMS
+        ("x" * 161, 2),  # concatenated: 153 per segment
+        ("x" * 306, 2),
+        ("x" * 307, 3),
+        ("x" * 159 + "€", 2),  # € takes two GSM-7 characters
+        ("x" * 69 + "’", 1),  # a curly apostrophe makes it UCS-2: 70 per SMS
+        ("x" * 70 + "’", 2),  # then 67 per segment
+    ],
+)
+def test_billed_segments(text: str, segments: int) -> None:
+    assert plain_text.billed_segments(text) == segments
+
+
+def test_default_part_is_exactly_two_segments() -> None:
+    assert plain_text.billed_segments("x" * plain_text.DEFAULT_MAX_CHARS) == 2
+    assert plain_text.billed_segments("x" * (plain_text.DEFAULT_MAX_CHARS + 1)) == 3
+
+
+def test_compact_shortens_titles_and_labels_and_keeps_every_answer_word(store) -> None:
+    shorts = {source.title: source.short_title for source in store.sources.values()}
+    reply = answer_topic(store, "duration", compare=True)
+    compacted = plain_text.compact(reply.text, shorts)
+    assert len(compacted) < len(reply.text)
+    for fact in store.facts_for("duration"):
+        if fact.id in reply.fact_ids:
+            assert fact.answer in compacted
+    for source in store.sources.values():
+        assert source.title not in compacted
+    side_lines = [line for line in compacted.splitlines() if line.startswith("- ")]
+    label = re.compile(r"- [A-Z]{2,4}( / [A-Z]{2,4})*: ")
+    assert side_lines and all(label.match(line) for line in side_lines)
+    cited = re.search(r"Sources?: (.*)$", compacted).group(1)
+    assert re.search(r'\("[^"]+"(, "[^"]+")*\)', cited)
+
+
+def test_compact_leaves_unknown_titles_and_plain_text_alone() -> None:
+    text = 'Plain words (MBB) here.\n\nSource: "Some Article" (section "Intro").'
+    expected = 'Plain words (MBB) here.\n\nSource: Some Article ("Intro").'
+    assert plain_text.compact(text, {}) == expected
+    assert plain_text.compact("No citation at all.", {"A": "B"}) == "No citation at all."
+
+
 # --- SMS_MAX_CHARS ------------------------------------------------------------------
 
 
 def test_max_chars_default_and_env() -> None:
-    assert max_chars_from_env({}) == plain_text.DEFAULT_MAX_CHARS == 320
+    assert max_chars_from_env({}) == plain_text.DEFAULT_MAX_CHARS == 306
     assert max_chars_from_env({"SMS_MAX_CHARS": " 160 "}) == 160
 
 

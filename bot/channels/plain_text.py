@@ -20,9 +20,18 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 from bot import environment
 
 MAX_CHARS_ENV = "SMS_MAX_CHARS"
-# 320 characters is two GSM-7 SMS segments: long enough for one answer paragraph,
-# short enough that most phones show it as one message.
-DEFAULT_MAX_CHARS = 320
+# 306 characters is exactly two billed segments of a concatenated GSM-7 SMS (153 each):
+# long enough for one answer paragraph, and no part is billed a third segment for a few
+# characters (the old default, 320, was three segments per part).
+DEFAULT_MAX_CHARS = 306
+# What a carrier bills: one GSM-7 SMS holds 160 characters; a longer one is sent in
+# segments of 153. A single character outside GSM-7 makes it UCS-2: 70, then 67.
+GSM7_SINGLE, GSM7_SEGMENT, UCS2_SINGLE, UCS2_SEGMENT = 160, 153, 70, 67
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€")
 # Below this, the "(12/12) " prefix would eat most of every part.
 MIN_MAX_CHARS = 40
 # Twilio refuses message bodies longer than 1600 characters.
@@ -54,6 +63,42 @@ def max_chars_from_env(environ: Optional[Mapping[str, str]] = None) -> int:
         f"a whole number from {MIN_MAX_CHARS} to {MAX_MAX_CHARS}",
         environ,
     )
+
+
+def billed_segments(text: str) -> int:
+    """How many SMS segments a carrier bills for one message body."""
+    if all(char in _GSM7 or char in _GSM7_EXTENDED for char in text):
+        length = len(text) + sum(char in _GSM7_EXTENDED for char in text)
+        single, segment = GSM7_SINGLE, GSM7_SEGMENT
+    else:
+        length, single, segment = len(text), UCS2_SINGLE, UCS2_SEGMENT
+    return 1 if length <= single else -(-length // segment)
+
+
+_CITATION = re.compile(r'"(?P<title>[^"]+)" \(sections? (?P<sections>"[^"]+"(?:, "[^"]+")*)\)')
+_SIDE_LABEL = re.compile(
+    r"^- [^\n:]*?\((?P<short>[A-Z]{2,4})\)(?P<more>(?: / [^\n:]*?\([A-Z]{2,4}\))*): ", re.M
+)
+_MORE_SHORT = re.compile(r"\(([A-Z]{2,4})\)")
+
+
+def compact(text: str, short_titles: Mapping[str, str]) -> str:
+    """The same answer in fewer characters, for SMS.
+
+    The source line names each article by its short title from the fact store
+    ('MBB vs FJI ("Introduction")'), and side-by-side lines are labelled
+    "FJI:" instead of "Facet joint injection (FJI):". Nothing of the answer is dropped.
+    """
+
+    def citation(match: re.Match) -> str:
+        title = match.group("title")
+        return f"{short_titles.get(title, title)} ({match.group('sections')})"
+
+    def label(match: re.Match) -> str:
+        shorts = [match.group("short"), *_MORE_SHORT.findall(match.group("more") or "")]
+        return f"- {' / '.join(shorts)}: "
+
+    return _SIDE_LABEL.sub(label, _CITATION.sub(citation, text))
 
 
 def choices_prompt(count: int) -> str:

@@ -37,6 +37,7 @@ from twilio.rest import Client
 
 from bot.channels import fallback, plain_text
 from bot.channels.output import urgency_of
+from bot.facts import FactStoreError, load_fact_store
 
 logger = logging.getLogger(__name__)
 
@@ -101,15 +102,20 @@ class PlainTextSmsOutput(OutputChannel):
         transport: Any,
         choices: plain_text.ChoiceMemory,
         max_chars: int = plain_text.DEFAULT_MAX_CHARS,
+        short_titles: Optional[Mapping[str, str]] = None,
     ) -> None:
         self.transport = transport
         self.choices = choices
         self.max_chars = max_chars
+        self.short_titles = short_titles or {}
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         """Mark urgent advice with a first "URGENT:" line, then send as Rasa would."""
         if urgency_of(message) and message.get("text"):
             message = {**message, "text": f"{plain_text.URGENT_LINE}\n{message['text']}"}
+        if message.get("text"):
+            # Every character is billed: short article titles and procedure labels.
+            message = {**message, "text": plain_text.compact(message["text"], self.short_titles)}
         message = {key: value for key, value in message.items() if key != "custom"}
         await super().send_response(recipient_id, message)
 
@@ -130,6 +136,20 @@ class PlainTextSmsOutput(OutputChannel):
     ) -> None:
         self.choices.offer(recipient_id, plain_text.button_payloads(buttons))
         await self._send_parts(recipient_id, plain_text.render_parts(text, buttons, self.max_chars))
+
+
+def short_titles_from_fact_store(path: Optional[Path] = None) -> Dict[str, str]:
+    """Full article title -> short title, as the fact store names them.
+
+    A store that cannot be read costs only the shortening: the action server reports
+    the store's problem, and SMS answers keep their full titles.
+    """
+    try:
+        store = load_fact_store(path) if path is not None else load_fact_store()
+    except FactStoreError as error:
+        logger.warning("twilio_sms: article titles stay long (%s)", error)
+        return {}
+    return {source.title: source.short_title for source in store.sources.values()}
 
 
 def _first(form: Mapping[str, Sequence[str]], name: str) -> Optional[str]:
@@ -169,6 +189,7 @@ class TwilioSmsInput(TwilioInput):
             outbox=Path(outbox) if outbox else None,
             max_chars=plain_text.max_chars_from_env(),
             webhook_url=os.environ.get(WEBHOOK_URL_ENV) or None,
+            short_titles=short_titles_from_fact_store(),
         )
 
     def __init__(
@@ -180,6 +201,7 @@ class TwilioSmsInput(TwilioInput):
         max_chars: int = plain_text.DEFAULT_MAX_CHARS,
         webhook_url: Optional[str] = None,
         choices: Optional[plain_text.ChoiceMemory] = None,
+        short_titles: Optional[Mapping[str, str]] = None,
     ) -> None:
         # debug_mode=False: an error is logged and answered with 500, not re-raised.
         super().__init__(account_sid, auth_token, twilio_number, debug_mode=False)
@@ -187,6 +209,7 @@ class TwilioSmsInput(TwilioInput):
         self.max_chars = max_chars
         self.webhook_url = webhook_url
         self.choices = choices or plain_text.ChoiceMemory()
+        self.short_titles = dict(short_titles or {})
         self._client: Optional[Client] = None
         if outbox is not None:
             logger.warning("twilio_sms: local mode, SMS are written to %s, not sent", outbox)
@@ -218,7 +241,9 @@ class TwilioSmsInput(TwilioInput):
 
     def get_output_channel(self) -> OutputChannel:
         """Also used by Rasa for messages it sends on its own (reminders, triggers)."""
-        return PlainTextSmsOutput(self._transport(), self.choices, self.max_chars)
+        return PlainTextSmsOutput(
+            self._transport(), self.choices, self.max_chars, self.short_titles
+        )
 
     def signature_valid(
         self, url: str, form: Mapping[str, Sequence[str]], signature: Optional[str]

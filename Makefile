@@ -9,7 +9,10 @@ INSTALLED := $(VENV)/.installed
 SPACY_MODEL := build/spacy_model/meta.json
 ENCODER := build/encoder/model.onnx
 MODEL := models/spine-faq.tar.gz
-TRAINING_INPUTS := config.yml domain.yml data/nlu.yml data/rules.yml data/stories.yml
+TRAINING_INPUTS := config.yml domain.yml data/nlu.yml data/rules.yml data/stories.yml bot/nlu_components.py
+# Their content's hashes: rewritten only when a hash changes, so a touched but unchanged
+# file (an editor's save, a git checkout) does not retrain.
+TRAINING_HASHES := build/training-inputs.sha256
 
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -22,7 +25,7 @@ PY310 := $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/b
 	command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 \
 	&& { command -v "$$c"; break; }; done)
 
-.PHONY: help install spacy encoder train run shell validate test lint constraints clean browser load bench
+.PHONY: always help install spacy encoder train run shell validate test lint constraints clean browser load bench
 
 help:
 	@echo "make run       chat: action server + Rasa (REST, socket.io) on 127.0.0.1:5005"
@@ -72,9 +75,14 @@ $(ENCODER): $(INSTALLED) bot/encoder_export.py
 
 encoder: $(ENCODER)
 
-# Retrain only when NLU/dialogue data, domain or config changed. Fact texts are read
-# at run time by the action server, so editing data/facts.yml needs no retraining.
-$(MODEL): $(TRAINING_INPUTS) bot/nlu_components.py | $(SPACY_MODEL) $(ENCODER)
+$(TRAINING_HASHES): always
+	@mkdir -p $(@D)
+	@sha256sum $(TRAINING_INPUTS) > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+# Retrain only when the content of NLU/dialogue data, domain or config changed. Fact
+# texts are read at run time, so editing data/facts.yml needs no retraining.
+$(MODEL): $(TRAINING_HASHES) | $(SPACY_MODEL) $(ENCODER)
 	$(BIN)/python -m bot check-facts
 	$(BIN)/rasa train --fixed-model-name spine-faq --out models --quiet
 	@touch $@

@@ -692,6 +692,24 @@ def test_e2e_sms_out_of_range_number_goes_to_nlu_as_typed(servers: Servers) -> N
     assert user_texts(servers, sender)[-1] == "7"
 
 
+REPHRASE = "Sorry, I'm not sure I understood."
+
+
+def test_e2e_sms_a_number_that_was_not_offered_asks_to_rephrase(servers: Servers, store) -> None:
+    # From a phone number the assistant has never answered.
+    assert REPHRASE in joined(sms(servers, new_phone(), "1"))
+    # "3" when only 1 and 2 were offered.
+    sender = new_phone()
+    offered = joined(sms(servers, sender, "does a facet injection hurt?"))
+    assert offered.endswith("Reply 1 or 2.")
+    assert REPHRASE in joined(sms(servers, sender, "3"))
+    # A reply that offered no choices (how to reach the clinic), then "1".
+    sender = new_phone()
+    contact = joined(sms(servers, sender, "what is the clinic's phone number?"))
+    assert "Reply 1" not in contact
+    assert REPHRASE in joined(sms(servers, sender, "1"))
+
+
 def test_e2e_sms_red_flag_gets_911_advice(servers: Servers) -> None:
     parts = sms(servers, new_phone(), "my back hurts and i lost control of my bladder")
     assert all(len(part) <= MAX_CHARS for part in parts)

@@ -134,3 +134,19 @@ def test_a_long_conversation_is_answered_to_the_end(servers, store) -> None:
             "SELECT SUM(LENGTH(data)) FROM events WHERE sender_id = ?", (sender,)
         ).fetchone()
     assert stored > 65536
+
+
+REPHRASE = "Sorry, I'm not sure I understood."
+
+
+@pytest.mark.parametrize("number", ["1", "2", "3", "4"])
+def test_a_bare_number_is_never_answered_as_a_topic(servers, number: str) -> None:
+    """REST shows no numbered choices, so a number alone means nothing to answer."""
+    sender = uuid.uuid4().hex
+    first = say(servers, sender, number)
+    assert first[0]["text"].startswith(REPHRASE)
+    assert not any("Source:" in reply.get("text", "") for reply in first)
+    say(servers, sender, "what is a medial branch block")
+    after_an_answer = say(servers, sender, number)
+    assert after_an_answer[0]["text"].startswith(REPHRASE)
+    assert not any("Source:" in reply.get("text", "") for reply in after_an_answer)

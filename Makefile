@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 SPACY_MODEL := build/spacy_model/meta.json
 ENCODER := build/encoder/model.onnx
 MODEL := models/spine-faq.tar.gz
-TRAINING_INPUTS := config.yml domain.yml data/nlu.yml data/rules.yml data/stories.yml bot/nlu_components.py
+TRAINING_INPUTS := config.yml domain.yml data/nlu.yml data/rules.yml data/stories.yml bot/nlu/components.py
 # Their content's hashes: rewritten only when a hash changes, so a touched but unchanged
 # file (an editor's save, a git checkout) does not retrain.
 TRAINING_HASHES := build/training-inputs.sha256
@@ -64,13 +64,13 @@ browser:
 			apt-get install -y --no-install-recommends chromium chromium-driver; fi
 
 # The project's own spaCy pipeline (blank English + lemmatizer + procedure EntityRuler).
-$(SPACY_MODEL): $(INSTALLED) data/facts.yml bot/facts.py bot/spacy_pipeline.py
+$(SPACY_MODEL): $(INSTALLED) data/facts.yml bot/core/facts.py bot/nlu/spacy_pipeline.py
 	$(BIN)/python -m bot build-spacy
 
 spacy: $(SPACY_MODEL)
 
 # The sentence encoder: all-MiniLM-L6-v2 from its PyPI wheel, exported once to ONNX.
-$(ENCODER): $(INSTALLED) bot/encoder_export.py
+$(ENCODER): $(INSTALLED) bot/nlu/encoder_export.py
 	$(BIN)/python -m bot build-encoder
 
 encoder: $(ENCODER)

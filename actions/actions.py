@@ -15,7 +15,7 @@ from actions.context import (
     latest_text,
     send,
 )
-from bot import answers, responder
+from bot.core import answers, responder
 
 Events = List[Dict[str, Any]]
 
@@ -54,7 +54,7 @@ class ActionGreetPatient(Action):
 class ActionGiveRedFlagAdvice(Action):
     """Emergency advice: the kind depends on which red flag the rules found.
 
-    The `red_flag` intent is forced by the rules (bot.nlu_components.RedFlagOverride); when
+    The `red_flag` intent is forced by the rules (bot.nlu.components.RedFlagOverride); when
     only the classifier predicted it, the general advice is given: unsure means alarm.
     """
 

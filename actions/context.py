@@ -9,10 +9,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import responder
-from bot.answers import Reply, with_note
-from bot.facts import FactStore, ReloadingFactStore
-from bot.settings import ClinicSettings, load_settings
+from bot.core import responder
+from bot.core.answers import Reply, with_note
+from bot.core.facts import FactStore, ReloadingFactStore
+from bot.core.settings import ClinicSettings, load_settings
 
 
 @lru_cache(maxsize=1)
@@ -36,7 +36,7 @@ def send(
     """Hand a reply to the dispatcher; return the slot events it implies.
 
     When the patient only asked about a warning sign, whatever the answer, it ends with
-    the calm safety-net line (`bot.responder.safety_net`).
+    the calm safety-net line (`bot.core.responder.safety_net`).
     """
     if tracker is not None and reply.urgency is None:
         reply = with_note(reply, responder.safety_net(latest_red_flag(tracker)))
@@ -58,7 +58,7 @@ def latest_text(tracker: Tracker) -> str:
 
 
 def latest_red_flag(tracker: Tracker) -> Optional[Dict[str, Any]]:
-    """The red-flag summary NLU attached to the latest message (see bot.nlu_components)."""
+    """The red-flag summary NLU attached to the latest message (see bot.nlu.components)."""
     summary = tracker.latest_message.get("red_flag")
     return summary if isinstance(summary, dict) else None
 

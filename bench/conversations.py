@@ -164,7 +164,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.url:
         results = evaluate(args.url)
     else:
-        from tests.servers import running_servers
+        from harness.servers import running_servers
 
         with tempfile.TemporaryDirectory() as workdir:
             with running_servers(Path(workdir), {"CLINIC_CONFIG": ""}) as servers:

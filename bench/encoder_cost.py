@@ -5,7 +5,7 @@
 The same all-MiniLM-L6-v2 weights, the same tokenizer and pooling, timed on one short
 patient question at a time (as a chat turn encodes it) with `time.process_time`, so the
 figure is CPU, not wall time on a busy machine. TensorFlow runs the model through
-transformers' TFBertModel inside a `tf.function`, as bot/encoder_export.py builds it,
+transformers' TFBertModel inside a `tf.function`, as bot/nlu/encoder_export.py builds it,
 once with TensorFlow's default threads and once on one thread. Also checks that both
 runtimes give the same vectors. Results go to docs/benchmarks.md ("Sentence encoder").
 """
@@ -20,8 +20,8 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from bot.encoder import SentenceEncoder
-from bot.encoder_export import model_zip, unpack
+from bot.nlu.encoder import SentenceEncoder
+from bot.nlu.encoder_export import model_zip, unpack
 
 SENTENCE = "my doctor wants me to have a facet joint injection next week, does it hurt a lot?"
 

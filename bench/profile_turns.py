@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.profile_turns [--plain-rasa] [--turns 400] [--py-spy PATH]
 
 Starts the action server and Rasa as the tests do (SQLite tracker store, the deployed
-model, bot.rasa_launcher unless --plain-rasa), sends 8 concurrent conversations, samples
+model, bot.server.launcher unless --plain-rasa), sends 8 concurrent conversations, samples
 the Rasa process meanwhile and prints the share of samples in which each of a few
 named parts of a turn is on the stack ("Where a turn's time goes" in
 docs/benchmarks.md). Idle samples (the event loop waiting) are excluded.
@@ -73,7 +73,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="keep the collapsed stacks")
     args = parser.parse_args(argv)
 
-    from tests.servers import Servers
+    from harness.servers import Servers
 
     with tempfile.TemporaryDirectory(prefix="profile-") as scratch:
         workdir = Path(scratch)

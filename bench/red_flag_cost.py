@@ -2,7 +2,7 @@
 
     python -m bench.red_flag_cost
 
-`bot.safety.assess` as the NLU pipeline calls it, after one warm-up message (building the
+`bot.core.safety.assess` as the NLU pipeline calls it, after one warm-up message (building the
 medspaCy pipeline is a one-off at start-up). CPU time (`time.process_time`), so a busy
 machine does not inflate it. The target is at most 5 ms per message (issue 9).
 """
@@ -14,8 +14,8 @@ from typing import List
 
 import yaml
 
-from bot import safety
-from bot.paths import PROJECT_ROOT
+from bot.core import safety
+from bot.core.paths import PROJECT_ROOT
 
 SUITES = ("red_flags.yml", "red_flags_tuning.yml")
 

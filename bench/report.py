@@ -214,7 +214,7 @@ def targets(systems: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Each target of the issue with the measured value and whether it is met."""
     by_name = {s["name"]: s for s in systems}
     ours, stock, tfidf = by_name.get("ours"), by_name.get("stock"), by_name.get("tfidf")
-    fast = by_name.get("stock_fast")  # the stock model served with bot/rasa_speedups.py
+    fast = by_name.get("stock_fast")  # the stock model served with bot/server/rasa_internals.py
     checks: List[Dict[str, Any]] = []
 
     def add(target: str, measured: str, met: Optional[bool]) -> None:
@@ -300,7 +300,7 @@ def _settings_lines(settings: Dict[str, Any]) -> List[str]:
             " (measurement only)."
         )
     if settings.get("plain_rasa"):
-        notes.append("Ours served by plain `rasa run`, without bot/rasa_speedups.py.")
+        notes.append("Ours served by plain `rasa run`, without bot/server/rasa_internals.py.")
     if settings.get("tracker_store", "sql") != "sql":
         notes.append(f"Tracker store: {settings['tracker_store']} (not the deployed SQLite).")
     return [" ".join(notes), ""] if notes else []

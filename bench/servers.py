@@ -1,4 +1,4 @@
-"""The test servers (tests/servers.py), extended for measuring: any model, cold start, memory.
+"""The test servers (harness/servers.py), extended for measuring: any model, cold start, memory.
 
 The benchmark starts each model exactly as the end-to-end tests do (our action server,
 a SQLite tracker store in a scratch directory, loopback ports), so both systems are
@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tests.servers import START_TIMEOUT, Servers, sqlite_tracker_store_yaml
+from harness.servers import START_TIMEOUT, Servers, sqlite_tracker_store_yaml
 
 
 class BenchServers(Servers):

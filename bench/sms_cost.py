@@ -14,10 +14,10 @@ from __future__ import annotations
 import statistics
 from typing import Dict, Iterator, List, Tuple
 
-from bot.answers import Reply, answer_topic
 from bot.channels import plain_text
 from bot.channels.sms import short_titles_from_fact_store
-from bot.facts import FactStore, load_fact_store
+from bot.core.answers import Reply, answer_topic
+from bot.core.facts import FactStore, load_fact_store
 
 OLD_MAX_CHARS = 320
 

@@ -21,8 +21,8 @@ from typing import Dict, Optional, Sequence
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = PROJECT_ROOT / "build" / "bench" / "models"
 TRAINING_INPUTS = ("domain.yml", "data/nlu.yml", "data/rules.yml", "data/stories.yml")
-# Project code a config may load at training time (ours names bot.nlu_components).
-CODE_INPUTS = ("bot/nlu_components.py", "bot/safety.py", "data/safety.yml", "data/facts.yml")
+# Project code a config may load at training time (ours names bot.nlu.components).
+CODE_INPUTS = ("bot/nlu/components.py", "bot/core/safety.py", "data/safety.yml", "data/facts.yml")
 
 
 @dataclass

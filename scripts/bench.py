@@ -6,7 +6,7 @@
 For each system: held-out NLU scores (tests/nlu_heldout.yml) and a fallback-threshold
 sweep; for the Rasa systems also end-to-end REST turns at several concurrency
 levels with our action server, /model/parse alone, training wall time, model size,
-cold start and peak memory. Ours runs as deployed (through bot.rasa_launcher); the stock
+cold start and peak memory. Ours runs as deployed (through bot.server.launcher); the stock
 pipeline runs twice, by plain `rasa run` and with the same speed-ups (stock_fast, no
 second training), so the pipeline's share and the runtime fixes' share are separate.
 Writes a JSON result, the trade-off plot and the generated section of
@@ -191,7 +191,7 @@ def run_rasa(
         print(f"[{name}] trained in {trained['train_s']} s", flush=True)
 
     # The stock pipeline is served as a clinic would get it, by plain `rasa run`;
-    # stock_fast is the same model through our launcher (bot/rasa_speedups.py), so the
+    # stock_fast is the same model through our launcher (bot/server/rasa_internals.py), so the
     # pipeline and the runtime fixes can be told apart.
     system["speedups"] = name != "stock" and not args.plain_rasa
     servers = BenchServers(
@@ -289,7 +289,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument(
         "--plain-rasa",
         action="store_true",
-        help="serve ours by plain `rasa run`, without bot/rasa_speedups.py (tuning log)",
+        help="serve ours by plain `rasa run`, without bot/server/rasa_internals.py (tuning log)",
     )
     parser.add_argument("--ours-config", type=Path, default=PROJECT_ROOT / "config.yml")
     parser.add_argument(

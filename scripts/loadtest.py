@@ -74,7 +74,7 @@ def main(argv: Optional[list] = None) -> int:
             args.seed,
         )
     else:
-        from tests.servers import running_servers
+        from harness.servers import running_servers
 
         with tempfile.TemporaryDirectory(prefix="loadtest-") as scratch:
             workdir = args.workdir or Path(scratch)

@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 # Sanic answers 413 to request bodies over this many bytes before reading them (its
 # default is 100 MB); a patient's question needs a few KB (docs/reliability.md). The
 # action server replaces it with its own, larger ACTION_REQUEST_MAX_SIZE: Rasa sends it
-# the whole session on every turn (bot/action_server.py).
+# the whole session on every turn (bot/server/action_server.py).
 export SANIC_REQUEST_MAX_SIZE=${SANIC_REQUEST_MAX_SIZE:-65536}
 
 [ -x "$bin/rasa" ] || { echo "error: $bin/rasa missing; run 'make install' first" >&2; exit 1; }
@@ -65,8 +65,8 @@ while IFS= read -r origin; do
 done <<< "$origins"
 if [ ${#cors_args[@]} -gt 0 ]; then cors_args=(--cors "${cors_args[@]}"); fi
 
-# Rasa is started through bot.rasa_launcher: `rasa` with two measured per-turn CPU
-# fixes installed (bot/rasa_speedups.py); arguments and behaviour are Rasa's own.
+# Rasa is started through bot.server.launcher: `rasa` with two measured per-turn CPU
+# fixes installed (bot/server/rasa_internals.py); arguments and behaviour are Rasa's own.
 pids=()
 stop() {
   trap - INT TERM EXIT
@@ -76,7 +76,7 @@ stop() {
 trap stop INT TERM EXIT
 
 # The action server listens on loopback (ACTION_HOST to change): Rasa is its only client.
-"$bin/python" -m bot.action_server --actions actions --port "$action_port" &
+"$bin/python" -m bot.server.action_server --actions actions --port "$action_port" &
 pids+=($!)
 
 endpoints=${RASA_ENDPOINTS:-endpoints.yml}
@@ -88,7 +88,7 @@ fi
 case "$mode" in
   run)
     echo "Starting the action server and Rasa on $host:$rasa_port (about 20 s)..."
-    "$bin/python" -m bot.rasa_launcher run --model "$model" --endpoints "$endpoints" \
+    "$bin/python" -m bot.server.launcher run --model "$model" --endpoints "$endpoints" \
       --credentials credentials.yml \
       --interface "$host" --port "$rasa_port" ${api_args[@]+"${api_args[@]}"} \
       ${cors_args[@]+"${cors_args[@]}"} &
@@ -98,7 +98,7 @@ case "$mode" in
     wait "${pids[@]}"
     ;;
   shell)
-    "$bin/python" -m bot.rasa_launcher shell --model "$model" --endpoints "$endpoints" \
+    "$bin/python" -m bot.server.launcher shell --model "$model" --endpoints "$endpoints" \
       --interface "$host" --port "$rasa_port"
     ;;
   *)

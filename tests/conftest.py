@@ -9,9 +9,9 @@ import pytest
 import yaml
 from rasa_sdk import Tracker
 
-from bot.facts import FactStore, load_fact_store
-from bot.paths import PROJECT_ROOT
-from bot.settings import ClinicSettings
+from bot.core.facts import FactStore, load_fact_store
+from bot.core.paths import PROJECT_ROOT
+from bot.core.settings import ClinicSettings
 
 SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
 
@@ -41,7 +41,7 @@ def make_tracker(
 ) -> Tracker:
     """A real SDK Tracker whose latest message is `text`, as Rasa would send it.
 
-    `red_flag` is the summary bot.nlu_components.RedFlagOverride adds to every message.
+    `red_flag` is the summary bot.nlu.components.RedFlagOverride adds to every message.
     """
     latest = {
         "text": text,
@@ -97,7 +97,7 @@ def pytest_sessionstart(session) -> None:
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory):
     """One action server + Rasa pair for read-only end-to-end tests (fresh sender ids)."""
-    from tests.servers import running_servers
+    from harness.servers import running_servers
 
     workdir = tmp_path_factory.mktemp("shared-servers")
     env = {

@@ -1,6 +1,6 @@
 """HTTP-level tests of the real action server process (what Rasa talks to).
 
-It is bot.action_server: rasa_sdk's app behind a shared secret (X-Action-Token).
+It is bot.server.action_server: rasa_sdk's app behind a shared secret (X-Action-Token).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import urllib.request
 
 import pytest
 
-from bot import action_server as action_server_module
-from bot.paths import PROJECT_ROOT
-from tests.servers import Servers, free_port
+from bot.core.paths import PROJECT_ROOT
+from bot.server import action_server as action_server_module
+from harness.servers import Servers, free_port
 
 # The shared secret Rasa sends; this module's server is started with it.
 TOKEN = secrets.token_hex(32)
@@ -176,7 +176,7 @@ def test_listens_on_loopback_only(action_server) -> None:
 def test_refuses_to_start_without_a_token(tmp_path) -> None:
     env = {key: value for key, value in os.environ.items() if key != "ACTION_SERVER_TOKEN"}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.action_server", "--port", str(free_port())],
+        [sys.executable, "-m", "bot.server.action_server", "--port", str(free_port())],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -189,7 +189,7 @@ def test_refuses_to_start_without_a_token(tmp_path) -> None:
 
 def test_refuses_to_start_with_a_short_token() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.action_server", "--port", str(free_port())],
+        [sys.executable, "-m", "bot.server.action_server", "--port", str(free_port())],
         cwd=PROJECT_ROOT,
         env={**os.environ, "ACTION_SERVER_TOKEN": "secret"},
         capture_output=True,

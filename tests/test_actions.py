@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as act
 from actions import context
-from bot import safety
+from bot.core import safety
 from tests.conftest import make_tracker, procedure_entity
 
 

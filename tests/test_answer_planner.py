@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.answer_planner import (
+from bot.core.gibberish import is_gibberish
+from bot.core.paths import ENCODER_DIR
+from bot.nlu.encoder import SentenceEncoder
+from bot.nlu.planner import (
     AnswerPlanner,
     ExampleIndex,
     FactIndex,
     PlannerSettings,
     focus_sentence,
 )
-from bot.encoder import SentenceEncoder
-from bot.gibberish import is_gibberish
-from bot.paths import ENCODER_DIR
 
 EXAMPLES = {
     "ask_pain": ["does it hurt", "is the shot painful", "will the block be sore"],

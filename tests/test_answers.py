@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import answers, responder, safety
+from bot.core import answers, responder, safety
 from tests.conftest import procedure_entity
 
 

@@ -26,7 +26,7 @@ from bench.nlu_eval import (
     sweep,
 )
 from bench.stats import percentile
-from bot.paths import PROJECT_ROOT
+from bot.core.paths import PROJECT_ROOT
 
 STOCK_CONFIG = PROJECT_ROOT / "bench" / "configs" / "stock.yml"
 

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from bench.conversations import load_cases, run_set, scores
-from bot.paths import PROJECT_ROOT
+from bot.core.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 

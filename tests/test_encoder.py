@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from bot.encoder import DIMENSIONS, EncoderMissingError, SentenceEncoder
-from bot.encoder_export import EncoderBuildError, model_zip, unpack
-from bot.paths import ENCODER_DIR
+from bot.core.paths import ENCODER_DIR
+from bot.nlu.encoder import DIMENSIONS, EncoderMissingError, SentenceEncoder
+from bot.nlu.encoder_export import EncoderBuildError, model_zip, unpack
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.facts import GENERAL, FactStoreError, ReloadingFactStore, load_fact_store
-from bot.paths import FACTS_FILE, PROJECT_ROOT
-from bot.readability import grade_level
+from bot.core.facts import GENERAL, FactStoreError, ReloadingFactStore, load_fact_store
+from bot.core.paths import FACTS_FILE, PROJECT_ROOT
 from tests.conftest import write
+from tests.readability import grade_level
 
 GOOD_STORE = """
 version: 1
@@ -83,6 +83,12 @@ def test_good_fixture_loads(tmp_path: Path) -> None:
             "procedures",
         ),
         ("id: fji_what", "id: fji_pain", "fact 'fji_pain'", "id"),
+        (
+            "procedures: [fji]\n    answer: A short",
+            "procedures: [fji, general]\n    answer: A short",
+            "fact 'fji_pain'",
+            "procedures",
+        ),
         ("follow_ups: [what_is]", "follow_ups: [nowhere]", "topic 'pain'", "follow_ups"),
         ("aliases: [facet shot]", "aliases: []", "procedure 'fji'", "aliases"),
     ],
@@ -120,6 +126,14 @@ def test_reloading_store_picks_up_edits_and_keeps_last_good(tmp_path: Path) -> N
 
 
 # --- the real store -------------------------------------------------------------
+
+
+def test_a_button_question_names_its_topic_whatever_its_case_and_punctuation(store) -> None:
+    for topic in store.topics.values():
+        assert store.topic_for_question(topic.question) is topic
+        assert store.topic_for_question(f"  {topic.question.upper().rstrip('?')} ") is topic
+    assert store.topic_for_question("does it hurt a lot?") is None
+    assert store.topic_for_question("") is None
 
 
 def test_real_store_loads(store) -> None:

@@ -35,7 +35,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from bot.channels import fallback
 from bot.channels.output import WholeMessageCollector
 from bot.channels.signed_webhook import sign
-from tests.servers import Servers, wait_for
+from harness.servers import Servers, wait_for
 from tests.test_public_input import SocketChat
 
 CLINIC_PHONE = "555-0199"
@@ -137,9 +137,11 @@ async def test_canned_replies_need_no_rasa() -> None:
 
 def test_the_time_limit_comes_from_the_environment() -> None:
     assert fallback.reply_timeout({}) == fallback.DEFAULT_TIMEOUT
+    assert fallback.reply_timeout({"ACTION_REPLY_TIMEOUT": ""}) == fallback.DEFAULT_TIMEOUT
     assert fallback.reply_timeout({"ACTION_REPLY_TIMEOUT": "2.5"}) == 2.5
-    for bad in ("", "soon", "0", "-3"):
-        assert fallback.reply_timeout({"ACTION_REPLY_TIMEOUT": bad}) == fallback.DEFAULT_TIMEOUT
+    for bad in ("soon", "0", "-3", "nan", "inf", "601"):
+        with pytest.raises(ValueError, match="ACTION_REPLY_TIMEOUT must be a number of seconds"):
+            fallback.reply_timeout({"ACTION_REPLY_TIMEOUT": bad})
 
 
 async def test_counting_channel_forwards_the_real_channel_name() -> None:

@@ -21,8 +21,8 @@ import pytest
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
 
-from bot import health
-from tests.servers import Servers, running_servers
+from bot.server import health
+from harness.servers import Servers, running_servers
 from tests.test_rest_e2e import say
 
 
@@ -102,7 +102,7 @@ def test_healthy_then_action_server_problems(tmp_path: Path) -> None:
         assert body["tracker_store"]["ok"] is True
         assert body["tracker_store"]["type"] == "SQLTrackerStore"
 
-        actions = next(p for p in servers.processes if "bot.action_server" in p.args)
+        actions = next(p for p in servers.processes if "bot.server.action_server" in p.args)
         actions.terminate()
         actions.wait(timeout=30)
         servers.processes.remove(actions)
@@ -146,7 +146,7 @@ def test_unavailable_tracker_store_is_loud_and_unhealthy(tmp_path: Path) -> None
         servers.start_rasa()
         # Logged by the start-up check, which runs just after Rasa starts answering.
         log = wait_for_log(servers, "TRACKER STORE UNAVAILABLE (SQLTrackerStore)")
-        assert "ERROR    bot.health" in log
+        assert "ERROR    bot.server.health" in log
 
         status, body = get_health(servers)
         assert status == 503

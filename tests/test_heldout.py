@@ -14,7 +14,7 @@ import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import accuracy_score, f1_score
 
-from bot.paths import PROJECT_ROOT
+from bot.core.paths import PROJECT_ROOT
 
 HELDOUT_FILE = PROJECT_ROOT / "tests" / "nlu_heldout.yml"
 TRAINING_FILE = PROJECT_ROOT / "data" / "nlu.yml"

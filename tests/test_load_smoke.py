@@ -20,7 +20,7 @@ from bench.load import (
     read_tracker,
     run_conversations,
 )
-from tests.servers import running_servers
+from harness.servers import running_servers
 
 
 def _answered(text: str, sender: str = "p1", reply: str = "answer") -> Turn:

@@ -9,8 +9,8 @@ import urllib.request
 import pexpect
 import pytest
 
-from bot.paths import PROJECT_ROOT
-from tests.servers import make_target_env
+from bot.core.paths import PROJECT_ROOT
+from harness.servers import make_target_env
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.paths import PROJECT_ROOT
+from bot.core.paths import PROJECT_ROOT
 
 INPUTS = (
     "config.yml",
@@ -22,7 +22,7 @@ INPUTS = (
     "data/nlu.yml",
     "data/rules.yml",
     "data/stories.yml",
-    "bot/nlu_components.py",
+    "bot/nlu/components.py",
 )
 # Everything the model's order-only prerequisites (venv, spaCy pipeline, encoder) look at,
 # oldest first, so that only the training rule can be out of date.
@@ -33,9 +33,9 @@ OLDER = (
     "pyproject.toml",
     ".venv/.installed",
     "data/facts.yml",
-    "bot/facts.py",
-    "bot/spacy_pipeline.py",
-    "bot/encoder_export.py",
+    "bot/core/facts.py",
+    "bot/nlu/spacy_pipeline.py",
+    "bot/nlu/encoder_export.py",
     "build/spacy_model/meta.json",
     "build/encoder/model.onnx",
 )
@@ -86,6 +86,6 @@ def test_touching_does_not_retrain_but_editing_does(project: Path) -> None:
         handle.write("- intent: new\n")
     assert trainings(project) == 2  # content changed
     assert trainings(project) == 2
-    with (project / "bot" / "nlu_components.py").open("a") as handle:
+    with (project / "bot" / "nlu" / "components.py").open("a") as handle:
         handle.write("# changed\n")
     assert trainings(project) == 3

@@ -31,8 +31,8 @@ from twilio.request_validator import RequestValidator
 from bot.channels import plain_text
 from bot.channels.signed_webhook import SignedWebhookInput, _resolve_db_path, sign
 from bot.channels.sms import PlainTextSmsOutput, TwilioSmsInput, TwilioTransport
-from bot.paths import PROJECT_ROOT
-from tests.servers import Servers
+from bot.core.paths import PROJECT_ROOT
+from harness.servers import Servers
 
 pytestmark = pytest.mark.slow
 
@@ -437,7 +437,7 @@ def test_sms_settings_come_from_the_environment(monkeypatch, tmp_path: Path) -> 
 
 @contextmanager
 def servers_with_tracker_api(workdir: Path, env: Dict[str, str]) -> Iterator[Servers]:
-    """Like tests.servers.running_servers, plus Rasa's HTTP API to read trackers."""
+    """Like harness.servers.running_servers, plus Rasa's HTTP API to read trackers."""
     servers = Servers(workdir, env)
     try:
         servers.start_actions()

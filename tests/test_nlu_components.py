@@ -7,8 +7,8 @@ from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu_components import ProcedureEntityExtractor, RedFlagOverride
-from bot.spacy_pipeline import build_pipeline
+from bot.nlu.components import ProcedureEntityExtractor, RedFlagOverride
+from bot.nlu.spacy_pipeline import build_pipeline
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.servers import running_servers
+from harness.servers import running_servers
 from tests.test_rest_e2e import say
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from bot.answers import answer_topic
 from bot.channels import plain_text
 from bot.channels.plain_text import (
     ChoiceMemory,
@@ -18,6 +17,7 @@ from bot.channels.plain_text import (
     resolve_choice,
     split_text,
 )
+from bot.core.answers import answer_topic
 
 PREFIX = re.compile(r"^\((\d+)/(\d+)\) ")
 

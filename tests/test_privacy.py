@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot import logging_privacy
 from bot.channels.signed_webhook import sign
-from tests.servers import running_servers
+from bot.core.paths import PROJECT_ROOT
+from bot.server import logging_privacy
+from harness.servers import running_servers
 from tests.test_rest_e2e import say
 
 # Fixed, not random: the canary is part of what NLU classifies, and a different string
@@ -134,7 +135,7 @@ def _post_raw(url: str, body: bytes) -> int:
 
 def _stop_actions(servers) -> None:
     """Stop only the action server; Rasa keeps running."""
-    process = next(p for p in servers.processes if "bot.action_server" in p.args)
+    process = next(p for p in servers.processes if "bot.server.action_server" in p.args)
     process.terminate()
     process.wait(timeout=30)
     servers.processes.remove(process)
@@ -175,12 +176,15 @@ def test_no_patient_text_in_any_log(tmp_path: Path) -> None:
                 db.execute("DROP TRIGGER refuse_writes")
 
         # The action server errors (broken clinic settings file), then is down.
-        broken = tmp_path / "broken.yml"
-        broken.write_text("name: [unclosed\n")
+        # The settings file is read on every turn; a good one at start-up (a broken one
+        # would stop the action server from starting), broken while it runs.
+        clinic = tmp_path / "clinic.yml"
+        clinic.write_text("name: Privacy Clinic\n")
         _stop_actions(servers)
         # A restarted action server writes a new actions.log: keep the first one.
         actions_log = servers.logs["actions"].read_text()
-        servers.start_actions(env={"CLINIC_CONFIG": str(broken)})
+        servers.start_actions(env={"CLINIC_CONFIG": str(clinic)})
+        clinic.write_text("name: [unclosed\n")
         # A red flag, so the action (it needs the clinic's phone number, hence the broken
         # settings) is chosen by the deterministic rules: a question can go to the
         # rephrase fallback, which needs no settings, because the random canary makes
@@ -207,6 +211,32 @@ def test_no_patient_text_in_any_log(tmp_path: Path) -> None:
     # ...and no log line quotes it.
     assert CANARY not in rasa_log
     assert CANARY not in actions_log
+
+
+@pytest.mark.slow
+def test_no_patient_text_in_the_log_without_the_health_channel(tmp_path: Path) -> None:
+    """Log scrubbing is the launcher's job, not a side effect of a channel being listed."""
+    listed = (PROJECT_ROOT / "credentials.yml").read_text(encoding="utf-8")
+    without_health = "\n".join(
+        line for line in listed.splitlines() if not line.startswith("bot.server.health.")
+    )
+    assert without_health != listed
+    credentials = tmp_path / "credentials.yml"
+    credentials.write_text(without_health + "\n")
+    env = {"LOG_LEVEL": "INFO", "CLINIC_CONFIG": ""}
+    with running_servers(tmp_path, env, credentials=credentials) as servers:
+        with sqlite3.connect(servers.tracker_db) as db:
+            db.execute(
+                "CREATE TRIGGER refuse_writes BEFORE INSERT ON events"
+                " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        say(servers, "no-health", f"does rfa hurt {CANARY}")
+        rasa_log = servers.logs["rasa"].read_text()
+    # Rasa's own fail-safe store logged the failed INSERT (the health channel is absent)...
+    assert "Error happened when trying to save conversation tracker" in rasa_log
+    assert "[parameters: [redacted]]" in rasa_log
+    # ...without the text it was saving.
+    assert CANARY not in rasa_log
 
 
 def test_api_tokens_in_urls_are_scrubbed() -> None:

@@ -33,15 +33,16 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
-from bot import answers, language
 from bot.channels import guard
 from bot.channels.rest import MAX_BODY_BYTES, BadRequest, SafeRestInput, parse_body
 from bot.channels.signed_webhook import sign
-from bot.channels.socketio import OriginPolicy, _metadata, _session_id, cors_flag_allows
-from bot.nlu_components import NonEnglishOverride
-from bot.paths import PROJECT_ROOT
-from bot.settings import ClinicSettings
-from tests.servers import Servers
+from bot.channels.socketio import OriginPolicy, _metadata, _session_id
+from bot.core import answers, language
+from bot.core.paths import PROJECT_ROOT
+from bot.core.settings import ClinicSettings
+from bot.nlu.components import NonEnglishOverride
+from bot.server.rasa_internals import cors_flag_allows
+from harness.servers import Servers
 
 SECRET = "test-secret-" + uuid.uuid4().hex
 API_TOKEN = "api-" + uuid.uuid4().hex
@@ -132,7 +133,7 @@ FOREIGN = [
 
 @pytest.mark.parametrize("text", FOREIGN)
 def test_other_languages_are_detected(text: str) -> None:
-    assert language.is_non_english(text)
+    assert language.detect(text) is not None
 
 
 @pytest.mark.parametrize(
@@ -159,7 +160,7 @@ def test_no_english_training_or_heldout_question_is_flagged() -> None:
         examples += load_data(str(path)).intent_examples
     english = [e.get("text") for e in examples if e.get("intent") != "non_english"]
     assert len(english) > 1500
-    flagged = [text for text in english if language.is_non_english(text)]
+    flagged = [text for text in english if language.detect(text) is not None]
     assert flagged == []
 
 

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from bench.conversations import post
-from bot import safety
-from bot.paths import PROJECT_ROOT
+from bot.core import safety
+from bot.core.paths import PROJECT_ROOT
 
 SUITE = PROJECT_ROOT / "tests" / "red_flags.yml"
 TUNING = PROJECT_ROOT / "tests" / "red_flags_tuning.yml"

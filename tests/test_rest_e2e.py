@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from tests.servers import running_servers
+from harness.servers import running_servers
 
 pytestmark = pytest.mark.slow
 
@@ -112,7 +112,7 @@ def test_contact_comes_from_the_environment(servers) -> None:
 
 
 def test_rasa_runs_with_the_speedups(servers) -> None:
-    """Started as `make run` starts it: through bot.rasa_launcher (bot/rasa_speedups.py)."""
+    """Started as `make run` starts it: through bot.server.launcher (with its speed-ups)."""
     log = servers.logs["rasa"].read_text()
     assert "rasa speed-ups: action reply validator built once; event class lookup cached" in log
 
@@ -150,3 +150,14 @@ def test_a_bare_number_is_never_answered_as_a_topic(servers, number: str) -> Non
     after_an_answer = say(servers, sender, number)
     assert after_an_answer[0]["text"].startswith(REPHRASE)
     assert not any("Source:" in reply.get("text", "") for reply in after_an_answer)
+
+
+def test_every_follow_up_button_reaches_its_own_topic(servers, store) -> None:
+    """A button sends its question back; the store, not the classifier, names its topic."""
+    sender = uuid.uuid4().hex
+    say(servers, sender, "what is a medial branch block")
+    for topic in store.topics.values():
+        replies = say(servers, sender, topic.question)
+        text = " ".join(reply.get("text", "") for reply in replies)
+        answers = [fact.answer for fact in store.facts_for(topic.id)]
+        assert any(answer in text for answer in answers), (topic.id, text[:200])

@@ -20,9 +20,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import retention
 from bot.__main__ import main
-from bot.paths import PROJECT_ROOT
+from bot.core.paths import PROJECT_ROOT
+from bot.ops import retention
 
 DAY = 24 * 3600.0
 NOW = time.time()

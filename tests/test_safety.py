@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import safety
-from bot.paths import SAFETY_CONTEXT_FILE, SAFETY_FILE
-from bot.reloading import Reloading
-from bot.safety import Detector, SafetyRulesError, load_safety_rules
+from bot.core import safety
+from bot.core.paths import SAFETY_CONTEXT_FILE, SAFETY_FILE
+from bot.core.reloading import Reloading
+from bot.core.safety import Detector, SafetyRulesError, load_safety_rules
 from tests.conftest import write
 
 

@@ -30,9 +30,9 @@ import jwt
 import pytest
 import yaml
 
-from bot.paths import PROJECT_ROOT
-from bot.settings import SettingsError, load_settings
-from tests.servers import START_TIMEOUT, free_port, running_servers
+from bot.core.paths import PROJECT_ROOT
+from bot.core.settings import SettingsError, load_settings
+from harness.servers import START_TIMEOUT, free_port, running_servers
 
 AUTH_TOKEN = secrets.token_hex(24)
 JWT_SECRET = secrets.token_hex(32)
@@ -172,7 +172,7 @@ class ServeScript:
                 continue
             parent = int(stat.rsplit(")", 1)[1].split()[1])
             if self.process is not None and parent == self.process.pid:
-                if "bot.action_server" in cmdline:
+                if "bot.server.action_server" in cmdline:
                     found["actions"] = int(entry.name)
                 elif " run " in cmdline and "rasa" in cmdline:
                     found["rasa"] = int(entry.name)
@@ -320,7 +320,7 @@ def test_serve_script_refuses_unsafe_settings(env, message) -> None:
 
 
 def test_telemetry_is_off_wherever_servers_are_started() -> None:
-    for path in ("Makefile", "scripts/serve.sh", "tests/servers.py", ".ci/run"):
+    for path in ("Makefile", "scripts/serve.sh", "harness/servers.py", ".ci/run"):
         text = (PROJECT_ROOT / path).read_text()
         assert re.search(r"RASA_TELEMETRY_ENABLED\W{1,8}false", text), path
 

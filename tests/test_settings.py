@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import ClinicSettings, SettingsError, describe, load_settings
+from bot.core.settings import ClinicSettings, SettingsError, describe, load_settings
 from tests.conftest import write
 
 

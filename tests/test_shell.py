@@ -7,8 +7,8 @@ import re
 import pexpect
 import pytest
 
-from bot.paths import PROJECT_ROOT
-from tests.servers import make_target_env
+from bot.core.paths import PROJECT_ROOT
+from harness.servers import make_target_env
 
 pytestmark = pytest.mark.slow
 

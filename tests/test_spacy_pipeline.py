@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import spacy
 
-from bot.paths import SPACY_MODEL_DIR
-from bot.spacy_pipeline import PROCEDURE_LABEL, build_pipeline
+from bot.core.paths import SPACY_MODEL_DIR
+from bot.nlu.spacy_pipeline import PROCEDURE_LABEL, build_pipeline
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Request, expect, sync_playwright
 
-from bot.paths import PROJECT_ROOT
-from tests.servers import Servers, running_servers
+from bot.core.paths import PROJECT_ROOT
+from harness.servers import Servers, running_servers
 
 pytestmark = pytest.mark.slow
 

@@ -8,13 +8,13 @@ servers it starts (`scripts/bench.py --rasa-env PYTHONPATH=bench/experiments
 - validation: Rasa validates every action-server response with `jsonschema.validate`,
   which re-checks the (large) schema against the JSON Schema 2020-12 metaschema on
   every call. The patch builds the validator once; the same schema is enforced.
-  Since adopted: the code is bot/rasa_speedups.py's, which `python -m bot.rasa_launcher`
+  Since adopted: the code is bot/server/rasa_internals.py's, which `python -m bot.server.launcher`
   installs for the assistant; here it can be priced alone on a plain `rasa run`.
 - session: Rasa opens a new aiohttp session, so a new TCP connection, for every call to
   the action server. The patch keeps one session per event loop (keep-alive).
 - events: loading a tracker resolves each stored event's class by walking all Event
   subclasses recursively, per event. The patch remembers the name-to-class mapping
-  (also adopted, from bot/rasa_speedups.py).
+  (also adopted, from bot/server/rasa_internals.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ PATCHES = {p.strip() for p in os.environ.get("BENCH_RASA_PATCHES", "").split(","
 
 
 def _patch_validation(module: Any) -> None:
-    from bot.rasa_speedups import _cached_validation
+    from bot.server.rasa_internals import _cached_validation
 
     action = module.RemoteAction
     action._validate_action_result = _cached_validation(action._validate_action_result)
@@ -61,7 +61,7 @@ def _patch_session(module: Any) -> None:
 
 
 def _patch_events(module: Any) -> None:
-    from bot.rasa_speedups import _cached_event_lookup
+    from bot.server.rasa_internals import _cached_event_lookup
 
     module.Event.resolve_by_type = staticmethod(_cached_event_lookup(module.Event.resolve_by_type))
 

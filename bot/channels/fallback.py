@@ -22,22 +22,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
-from bot import answers, safety
-from bot.answers import Reply
 from bot.channels import guard
-from bot.facts import FactStore, FactStoreError, ReloadingFactStore
-from bot.settings import ClinicSettings, SettingsError, load_settings
+from bot.core import answers, environment, safety
+from bot.core.answers import Reply
+from bot.core.facts import FactStore, FactStoreError, ReloadingFactStore
+from bot.core.settings import ClinicSettings, SettingsError, load_settings
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_ENV = "ACTION_REPLY_TIMEOUT"
 DEFAULT_TIMEOUT = 8.0
+MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 600.0
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -45,13 +45,19 @@ _store = ReloadingFactStore()
 
 
 def reply_timeout(environ: Optional[Dict[str, str]] = None) -> float:
-    """Seconds a turn may take before the patient gets the apology (env, else 8)."""
-    raw = (os.environ if environ is None else environ).get(TIMEOUT_ENV, "")
-    try:
-        value = float(raw)
-    except ValueError:
-        return DEFAULT_TIMEOUT
-    return value if value > 0 else DEFAULT_TIMEOUT
+    """Seconds a turn may take before the patient gets the apology (env, else 8).
+
+    Read when a channel starts: a malformed value stops start-up with the variable's
+    name, rather than quietly becoming some other limit.
+    """
+    return environment.bounded_number(
+        TIMEOUT_ENV,
+        DEFAULT_TIMEOUT,
+        MIN_TIMEOUT,
+        MAX_TIMEOUT,
+        f"a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}",
+        environ,
+    )
 
 
 class CountingOutputChannel(OutputChannel):
@@ -179,9 +185,14 @@ async def run_turn(
 
 
 def protect(on_new_message: OnNewMessage) -> OnNewMessage:
-    """`on_new_message` with cleaning and the fallback; give it to a channel's routes."""
+    """`on_new_message` with cleaning and the fallback; give it to a channel's routes.
+
+    Called when a channel builds its routes, so the time limit is read (and checked)
+    at start-up.
+    """
+    limit = reply_timeout()
 
     async def protected(message: UserMessage) -> None:
-        await run_turn(on_new_message, message)
+        await run_turn(on_new_message, message, timeout=limit)
 
     return protected

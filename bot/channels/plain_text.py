@@ -17,7 +17,7 @@ import re
 from collections import OrderedDict
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
-from bot import environment
+from bot.core import environment
 
 MAX_CHARS_ENV = "SMS_MAX_CHARS"
 # 306 characters is exactly two billed segments of a concatenated GSM-7 SMS (153 each):

@@ -75,7 +75,10 @@ class SafeRestInput(RestInput):
     """Rasa input channel `rest` with validation, size limits and a safe fallback."""
 
     async def handle(self, body: bytes, on_new_message: OnNewMessage) -> HTTPResponse:
-        """One REST request: 400/413 for bad input, else the bot's messages as a JSON list."""
+        """One REST request: 400/413 for bad input, else the bot's messages as a JSON list.
+
+        `on_new_message` is the protected one (`fallback.protect`).
+        """
         if len(body) > MAX_BODY_BYTES:
             return error(413, f"body is larger than {MAX_BODY_BYTES} bytes")
         try:
@@ -83,7 +86,7 @@ class SafeRestInput(RestInput):
         except BadRequest as problem:
             return error(400, str(problem))
         collector = WholeMessageCollector()
-        await fallback.protect(on_new_message)(
+        await on_new_message(
             UserMessage(
                 request.message,
                 collector,
@@ -97,6 +100,7 @@ class SafeRestInput(RestInput):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """Routes: GET / (health) and POST /webhook, as in Rasa's RestInput."""
         rest = Blueprint("safe_rest_webhook", __name__)
+        protected = fallback.protect(on_new_message)
 
         @rest.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -104,6 +108,6 @@ class SafeRestInput(RestInput):
 
         @rest.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            return await self.handle(request.body or b"", on_new_message)
+            return await self.handle(request.body or b"", protected)
 
         return rest

@@ -45,7 +45,7 @@ from sanic.response import HTTPResponse
 from bot.channels import fallback
 from bot.channels.json_body import BadRequest, json_object, string_field
 from bot.channels.output import WholeMessageCollector
-from bot.paths import PROJECT_ROOT
+from bot.core.paths import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 

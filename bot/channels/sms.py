@@ -37,7 +37,7 @@ from twilio.rest import Client
 
 from bot.channels import fallback, plain_text
 from bot.channels.output import urgency_of
-from bot.facts import FactStoreError, load_fact_store
+from bot.core.facts import FactStoreError, load_fact_store
 
 logger = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ works unchanged. What changes, compared with Rasa's SocketIOInput:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import uuid
@@ -39,7 +40,8 @@ from sanic.response import HTTPResponse
 
 from bot.channels import fallback
 from bot.channels.output import WholeMessageSocketIOOutput
-from bot.settings import SettingsError, load_settings
+from bot.core.settings import SettingsError, load_settings
+from bot.server.rasa_internals import cors_flag_allows
 
 logger = logging.getLogger(__name__)
 
@@ -63,21 +65,6 @@ def settings_origins() -> Tuple[str, ...]:
     except SettingsError:
         logger.exception("socketio: clinic settings are broken; allowing same-origin only")
         return ()
-
-
-def cors_flag_allows(request: Any, origin: str) -> bool:
-    """True when Rasa's `--cors` (Sanic-CORS) allows `origin` for this request's path."""
-    try:
-        from sanic_cors.core import get_cors_origins, try_match
-
-        context = getattr(request.app.ctx, "sanic_cors", None)
-        for pattern, options in getattr(context, "resources", None) or []:
-            if try_match(request.path, pattern):
-                allowed = get_cors_origins(options, origin)
-                return bool(allowed) and allowed != [""]
-    except Exception:  # noqa: BLE001 - an unreadable CORS setup allows nothing extra
-        logger.debug("socketio: could not read Rasa's --cors setting", exc_info=True)
-    return False
 
 
 class OriginPolicy:
@@ -234,7 +221,11 @@ class SafeSocketIOInput(SocketIOInput):
         async def session_request(sid: str, data: Any = None) -> None:
             session_id = _session_id(data) or uuid.uuid4().hex
             if self.session_persistence:
-                sio.enter_room(sid, session_id, namespace=self.namespace)
+                # A coroutine from python-socketio 5.10 on, a plain call before: Rasa's own
+                # handler does not await it, which is why Rasa pins need 5.9 (this one is ours).
+                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(entered):
+                    await entered
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)

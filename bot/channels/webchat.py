@@ -1,10 +1,13 @@
 """Rasa input channel that serves the web chat widget, its demo page and its branding.
 
-Patients talk to the assistant over Rasa's own socket.io channel (`socketio:` in
-credentials.yml); this channel only serves the files a browser needs for that, from
-the Rasa server itself, so a clinic adds one <script> tag and nothing is loaded from
-a CDN. Register it in credentials.yml as `bot.channels.webchat.WebChatInput:`;
-Rasa mounts it under `/webhooks/webchat/`.
+Patients talk to the assistant over our socket.io channel (bot/channels/socketio.py,
+`bot.channels.socketio.SafeSocketIOInput` in credentials.yml); this channel only serves
+what a browser needs for that, from the Rasa server itself, so a clinic adds one
+<script> tag and nothing is loaded from a CDN: the widget's files, the demo page,
+`config.json` (branding and starter questions) and `embed-check` (whether the page's
+origin may connect, so the widget can say the chat is not available there). Register
+it in credentials.yml as `bot.channels.webchat.WebChatInput:`; Rasa mounts it under
+`/webhooks/webchat/`.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.answers import STARTER_TOPICS, topic_buttons
-from bot.facts import FactStoreError, ReloadingFactStore
-from bot.paths import PROJECT_ROOT
-from bot.settings import SettingsError, load_settings
+from bot.core.answers import STARTER_TOPICS, topic_buttons
+from bot.core.facts import FactStoreError, ReloadingFactStore
+from bot.core.paths import PROJECT_ROOT
+from bot.core.settings import SettingsError, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +71,8 @@ def embed_check(request: Any) -> HTTPResponse:
     nothing but yes or no), so the widget can say "the chat is not available on this page"
     instead, while the log tells IT what to set.
     """
-    from bot.channels.socketio import OriginPolicy, cors_flag_allows
+    from bot.channels.socketio import OriginPolicy
+    from bot.server.rasa_internals import cors_flag_allows
 
     origin = (request.headers.get("origin") or "").rstrip("/")
     allowed = not origin or OriginPolicy().allows(origin, request)

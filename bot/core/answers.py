@@ -1,0 +1,335 @@
+"""Compose what the assistant says, from the fact store and the clinic settings only.
+
+Every function returns a `Reply`: text, follow-up buttons and the procedure the
+conversation is now about. Nothing here invents content: a topic the store has
+no fact for gets an honest "the articles don't say" and a referral.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Collection, Iterable, List, Optional, Sequence, Tuple
+
+from bot.core.facts import GENERAL, Fact, FactStore, Topic, UncoveredSubject, procedures_in
+from bot.core.settings import ClinicSettings
+
+MAX_BUTTONS = 3
+# Topics offered when nothing better is known (greeting, fallback, out of scope).
+STARTER_TOPICS = ("what_is", "difference", "pain", "duration")
+
+
+@dataclass(frozen=True)
+class Button:
+    """A follow-up question; its payload is plain text so it goes through NLU like typing."""
+
+    title: str
+    payload: str
+
+    def as_dict(self) -> dict:
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the patient.
+
+    `urgency` is set only on the advice for a present red flag ("emergency", "crisis" or
+    "infection"): every channel shows it (a custom payload, an alert, "URGENT:").
+    """
+
+    text: str
+    buttons: Tuple[Button, ...] = ()
+    procedure: Optional[str] = None
+    topic: Optional[str] = None
+    fact_ids: Tuple[str, ...] = field(default=())
+    urgency: Optional[str] = None
+
+    def custom(self) -> Optional[dict]:
+        """The machine-readable part channels send beside the text, if any."""
+        return {"urgency": self.urgency} if self.urgency else None
+
+
+SOURCE_PREFIXES = ("Source: ", "Sources: ")
+
+
+def with_note(reply: Reply, note: str) -> Reply:
+    """`reply` with one more paragraph, kept above the source line."""
+    if not note:
+        return reply
+    paragraphs = reply.text.split("\n\n")
+    at = len(paragraphs) - 1 if paragraphs[-1].startswith(SOURCE_PREFIXES) else len(paragraphs)
+    paragraphs.insert(at, note)
+    return replace(reply, text="\n\n".join(paragraphs))
+
+
+def topic_buttons(store: FactStore, topic_ids: Iterable[str]) -> Tuple[Button, ...]:
+    """Buttons for up to three topics, each asking the topic's question."""
+    buttons = []
+    for topic_id in topic_ids:
+        topic = store.topics.get(topic_id)
+        if topic is not None and len(buttons) < MAX_BUTTONS:
+            buttons.append(Button(title=topic.question, payload=topic.question))
+    return tuple(buttons)
+
+
+def cite(store: FactStore, facts: Sequence[Fact]) -> str:
+    """The source line: each article title once, with the sections used, in order."""
+    sections: dict = {}
+    for fact in facts:
+        used = sections.setdefault(fact.article, [])
+        if fact.section not in used:
+            used.append(fact.section)
+    parts = []
+    for article, names in sections.items():
+        label = "section" if len(names) == 1 else "sections"
+        quoted = ", ".join(f'"{name}"' for name in names)
+        parts.append(f'"{store.sources[article].title}" ({label} {quoted})')
+    return ("Source: " if len(parts) == 1 else "Sources: ") + "; ".join(parts) + "."
+
+
+def procedure_label(store: FactStore, procedure_id: str) -> str:
+    """'Facet joint injection (FJI)' style label for side-by-side answers."""
+    procedure = store.procedures[procedure_id]
+    return f"{procedure.name[0].upper()}{procedure.name[1:]} ({procedure.short})"
+
+
+def _varies_by_procedure(facts: Sequence[Fact]) -> bool:
+    """True when the facts speak about separate procedures (no shared fact)."""
+    sets = [set(fact.procedures) - {GENERAL} for fact in facts]
+    if len(sets) < 2 or not all(sets):
+        return False
+    return all(a.isdisjoint(b) for i, a in enumerate(sets) for b in sets[i + 1 :])
+
+
+def _side_by_side(store: FactStore, facts: Sequence[Fact]) -> str:
+    lines = []
+    for fact in facts:
+        label = " / ".join(procedure_label(store, p) for p in fact.procedures)
+        lines.append(f"- {label}: {fact.answer}")
+    return "\n".join(lines)
+
+
+def _join(facts: Sequence[Fact]) -> str:
+    return " ".join(fact.answer for fact in facts)
+
+
+def _pick(pool: Sequence[Fact], chosen: Optional[Collection[str]]) -> List[Fact]:
+    """The facts of `pool` the planner chose, or all of them when it chose none there."""
+    picked = [fact for fact in pool if chosen and fact.id in chosen]
+    return picked or list(pool)
+
+
+def _compared(
+    store: FactStore,
+    facts: Sequence[Fact],
+    scope: Sequence[str],
+    named: Sequence[str],
+    chosen: Optional[Collection[str]],
+) -> List[Fact]:
+    """Facts for a side-by-side answer: the chosen ones, at least one per procedure.
+
+    A fact about exactly the named pair wins ("how is RFA different from a block?").
+    """
+    if len(named) > 1:
+        covering = [fact for fact in facts if set(named) <= set(fact.procedures)]
+        if covering:
+            return _pick(covering, chosen)
+    used: List[Fact] = []
+    for procedure in scope:
+        in_scope = [
+            fact
+            for fact in facts
+            if fact.is_about(procedure) and set(fact.procedures) - {GENERAL} <= set(scope)
+        ]
+        used.extend(fact for fact in _pick(in_scope, chosen) if fact not in used)
+    return used or _pick(facts, chosen)
+
+
+def answer_topic(
+    store: FactStore,
+    topic_id: str,
+    procedure: Optional[str] = None,
+    compare: bool = False,
+    named: Sequence[str] = (),
+    chosen: Optional[Collection[str]] = None,
+) -> Reply:
+    """Answer a topic, for one procedure or side by side.
+
+    `procedure` is the procedure the patient named or was already talking about;
+    `compare` asks for several procedures even so ("which lasts longer?"): those `named`
+    when two or more are, else the store's usual comparison (and `procedure`). `chosen`
+    are the fact ids the answer planner matched to the question; the others of the topic
+    are left out, so a question about one detail gets that detail.
+    """
+    topic: Topic = store.topics[topic_id]
+    facts = store.facts_for(topic_id)
+    known = [p for p in procedures_in(facts) if p != GENERAL]
+    paragraphs: List[str] = []
+    kept_procedure = procedure
+
+    if procedure and not compare and known:
+        about = [fact for fact in facts if fact.is_about(procedure)]
+        if about:
+            used = _pick(about, chosen)
+            paragraphs.append(_join(used))
+        else:
+            used = facts
+            name = store.procedures[procedure].name if procedure in store.procedures else procedure
+            others = ", ".join(store.procedures[p].short for p in known)
+            paragraphs.append(
+                f"The articles I answer from don't cover this for {name}. "
+                f"Here is what they say for {others}:"
+            )
+            paragraphs.append(
+                _side_by_side(store, facts) if _varies_by_procedure(facts) else _join(facts)
+            )
+            paragraphs.append(f"Please ask your care team how this applies to {name}.")
+    elif compare and known:
+        scope = list(named) if len(named) > 1 else list(store.usual_comparison)
+        if procedure and procedure not in scope:
+            scope.append(procedure)
+        used = _compared(store, facts, scope, named, chosen)
+        paragraphs.append(_side_by_side(store, used) if _varies_by_procedure(used) else _join(used))
+    else:
+        used = _pick(facts, chosen)
+        paragraphs.append(_side_by_side(store, used) if _varies_by_procedure(used) else _join(used))
+
+    if topic.limits:
+        paragraphs.append(topic.limits)
+    paragraphs.append(cite(store, used))
+    return Reply(
+        text="\n\n".join(paragraphs),
+        buttons=topic_buttons(store, topic.follow_ups),
+        procedure=kept_procedure,
+        topic=topic_id,
+        fact_ids=tuple(fact.id for fact in used),
+    )
+
+
+def answer_uncovered(
+    store: FactStore, settings: ClinicSettings, subject: Optional[UncoveredSubject] = None
+) -> Reply:
+    """An in-domain question the articles don't answer: say so, never guess."""
+    what = subject.label if subject else "that question"
+    text = (
+        f"The articles I answer from don't cover {what}, so I can't give you a reliable"
+        f" answer. Please ask your care team. {settings.contact_line()}"
+    )
+    return Reply(text=text, buttons=topic_buttons(store, ("recovery", "pain", "what_is")))
+
+
+def personal_note(settings: ClinicSettings) -> str:
+    """Said before general facts when the question is about the patient's own case."""
+    return (
+        "I can't tell what is right for you: only your care team can decide that with you."
+        f" {settings.contact_line()} In general, the articles say:"
+    )
+
+
+def answer_personal_advice(store: FactStore, settings: ClinicSettings) -> Reply:
+    """A decision about the patient's own care: general information and a referral."""
+    text = (
+        "I can't tell what is right or safe for you. That depends on your health, and only"
+        " your care team can decide it with you. Please ask them before you change any"
+        f" plan or medicine. {settings.contact_line()} I can share general information"
+        " from the articles, for example:"
+    )
+    return Reply(
+        text=text, buttons=topic_buttons(store, ("which_procedure", "side_effects", "difference"))
+    )
+
+
+def answer_red_flag(advice: str, urgency: str, settings: ClinicSettings) -> Reply:
+    """Emergency advice for a present red flag, with the clinic's contact and its urgency."""
+    return Reply(text=f"{advice} {settings.contact_line()}", urgency=urgency)
+
+
+def answer_greeting(store: FactStore, settings: ClinicSettings) -> Reply:
+    """Welcome, with the short disclaimer from the store."""
+    disclaimer = store.facts_for("disclaimer")
+    text = f"{settings.welcome} {_join(disclaimer)}"
+    return Reply(text=text, buttons=topic_buttons(store, STARTER_TOPICS))
+
+
+def answer_contact(settings: ClinicSettings) -> Reply:
+    """How to reach a person at the clinic."""
+    return Reply(
+        text=f"{settings.contact_line()} If this is an emergency, call 911 or go to the nearest"
+        " emergency room."
+    )
+
+
+def answer_rephrase(store: FactStore, likely_topics: Sequence[str] = ()) -> Reply:
+    """Low NLU confidence: ask to rephrase and offer the likeliest topics."""
+    offered = [t for t in likely_topics if t in store.topics] + list(STARTER_TOPICS)
+    unique = list(dict.fromkeys(offered))
+    return Reply(
+        text="Sorry, I'm not sure I understood. Could you ask it another way? Or pick a topic:",
+        buttons=topic_buttons(store, unique),
+    )
+
+
+def spoken_list(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def answer_out_of_scope(store: FactStore, settings: ClinicSettings) -> Reply:
+    """Something unrelated to these procedures."""
+    names = spoken_list([p.name + "s" for p in store.procedures.values()])
+    return Reply(
+        text=f"I can only answer questions about {names}. For anything else, please contact"
+        f" your care team. {settings.contact_line()}",
+        buttons=topic_buttons(store, STARTER_TOPICS),
+    )
+
+
+EMERGENCY_LINE = "If this is an emergency, call 911 or go to the nearest emergency room."
+
+
+def answer_english_only(settings: ClinicSettings) -> Reply:
+    """A question in another language: the articles and answers are English only.
+
+    Simple English (the patient may be reading it with a translator), the clinic
+    contact so they can ask a person in their language, the emergency line because an
+    emergency described in another language is not caught by the English red-flag
+    rules, and one short Spanish line for the clinic's most common other language.
+    """
+    return Reply(
+        text="Sorry, I can only answer questions written in English. Please ask your question"
+        f" in English, or ask the clinic. {settings.contact_line()} {EMERGENCY_LINE}"
+        "\n\nLo siento, solo puedo responder en inglés. Por favor, llame a la clínica."
+    )
+
+
+def answer_too_long(limit: int) -> Reply:
+    """A message over the length limit: ask for one short question, without guessing."""
+    return Reply(
+        text=f"Your message is too long for me (over {limit:,} characters). Please ask one"
+        " short question at a time, in a sentence or two."
+    )
+
+
+def answer_unreadable(store: Optional[FactStore] = None) -> Reply:
+    """Only punctuation, emoji or invisible characters: ask for a question in words."""
+    return Reply(
+        text="I can only read questions typed in words. Please type your question, or pick"
+        " one of these:"
+        if store is not None
+        else "I can only read questions typed in words. Please type your question.",
+        buttons=topic_buttons(store, STARTER_TOPICS) if store is not None else (),
+    )
+
+
+def answer_unavailable(settings: ClinicSettings) -> Reply:
+    """The assistant could not answer (action server down, slow or failing).
+
+    Said instead of silence: the patient learns it is not their fault, when to try
+    again and how to reach a person now.
+    """
+    return Reply(
+        text="Sorry, I can't answer right now because of a technical problem. Please try"
+        f" again in a few minutes. {settings.contact_line()} {EMERGENCY_LINE}"
+    )

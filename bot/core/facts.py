@@ -1,0 +1,478 @@
+"""The fact store: load `data/facts.yml`, validate it, and look facts up.
+
+The store is the single source of every answer. It is validated as a whole when
+loaded, so a broken edit fails at once with a message naming the file, the
+fact (or other entry) and the field, instead of surfacing as a bad answer later.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import yaml
+
+from bot.core.paths import FACTS_FILE
+from bot.core.reloading import Reloading
+
+logger = logging.getLogger(__name__)
+
+GENERAL = "general"
+_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class FactStoreError(ValueError):
+    """A fact store file is missing or does not match the schema."""
+
+    def __init__(self, path: Path, where: str, field_name: str, problem: str) -> None:
+        self.path = path
+        self.where = where
+        self.field_name = field_name
+        self.problem = problem
+        super().__init__(f"{path}: {where}: field '{field_name}': {problem}")
+
+
+def _question_key(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+@dataclass(frozen=True)
+class Source:
+    """One article the facts are written from."""
+
+    id: str
+    title: str
+    sections: Tuple[str, ...]
+    # A few words that still name the article, for channels billed by the character
+    # (SMS); the full title when the source gives none.
+    short_title: str = ""
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A procedure patients ask about, with the words they use for it."""
+
+    id: str
+    name: str
+    short: str
+    aliases: Tuple[str, ...]
+    # Names that could mean something else too ("nerve block"): the answer says which
+    # procedure it took them to mean.
+    assumed_aliases: Tuple[str, ...] = ()
+    # What "the other one" means while this procedure is discussed.
+    counterpart: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A kind of question the store can answer."""
+
+    id: str
+    question: str
+    intent: Optional[str] = None
+    follow_ups: Tuple[str, ...] = ()
+    limits: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One plain-language answer with its source."""
+
+    id: str
+    topic: str
+    procedures: Tuple[str, ...]
+    answer: str
+    article: str
+    section: str
+    # Ways of asking what this fact answers (for the answer planner).
+    questions: Tuple[str, ...] = ()
+
+    def is_about(self, procedure: str) -> bool:
+        """True when this fact speaks about `procedure`."""
+        return procedure in self.procedures
+
+
+@dataclass(frozen=True)
+class UncoveredSubject:
+    """A subject patients ask about that the articles do not cover."""
+
+    id: str
+    label: str
+    patterns: Tuple[re.Pattern[str], ...]
+    except_topics: Tuple[str, ...] = ()
+
+    def matches(self, text: str, topic: Optional[str] = None) -> bool:
+        if topic is not None and topic in self.except_topics:
+            return False
+        lowered = text.lower()
+        return any(pattern.search(lowered) for pattern in self.patterns)
+
+
+@dataclass(frozen=True)
+class FactStore:
+    """The validated contents of the fact store file."""
+
+    path: Path
+    sources: Mapping[str, Source]
+    procedures: Mapping[str, Procedure]
+    topics: Mapping[str, Topic]
+    facts: Tuple[Fact, ...]
+    uncovered: Tuple[UncoveredSubject, ...]
+    comparison_cues: Tuple[str, ...] = field(default=())
+    # The procedures a comparison that names none is about ("which lasts longer?").
+    usual_comparison: Tuple[str, ...] = field(default=())
+    # Patterns that make a question about the patient's own case.
+    personal_cues: Tuple[re.Pattern[str], ...] = field(default=())
+
+    # -- lookups ---------------------------------------------------------
+    def facts_for(self, topic: str) -> List[Fact]:
+        """All facts on `topic`, in file order."""
+        return [fact for fact in self.facts if fact.topic == topic]
+
+    def topic_for_intent(self, intent: str) -> Optional[Topic]:
+        """The topic an NLU intent asks about, if any."""
+        for topic in self.topics.values():
+            if topic.intent == intent:
+                return topic
+        return None
+
+    def topic_for_question(self, text: str) -> Optional[Topic]:
+        """The topic whose button question `text` is (case, spaces and punctuation aside).
+
+        Follow-up buttons send their question back as the patient's message (it stays
+        readable in the transcript and on SMS); the store knows which topic it stands
+        for, so it never depends on the classifier.
+        """
+        wanted = _question_key(text)
+        for topic in self.topics.values():
+            if _question_key(topic.question) == wanted:
+                return topic
+        return None
+
+    def fact(self, fact_id: str) -> Fact:
+        for fact in self.facts:
+            if fact.id == fact_id:
+                return fact
+        raise KeyError(fact_id)
+
+    def alias_table(self) -> Dict[str, str]:
+        """Lower-cased alias → procedure id, for the spaCy EntityRuler."""
+        table: Dict[str, str] = {}
+        for procedure in self.procedures.values():
+            names = (procedure.name, procedure.short, *procedure.aliases)
+            for alias in (*names, *procedure.assumed_aliases):
+                table[alias.lower()] = procedure.id
+        return table
+
+    def assumed_meaning(self, words: str) -> Optional[Procedure]:
+        """The procedure an ambiguous name ("nerve block") was taken to mean, else None."""
+        wanted = " ".join(words.lower().split())
+        for procedure in self.procedures.values():
+            if wanted in (alias.lower() for alias in procedure.assumed_aliases):
+                return procedure
+        return None
+
+    def uncovered_subject(
+        self, text: str, topic: Optional[str] = None
+    ) -> Optional[UncoveredSubject]:
+        """The first not-covered subject the message mentions, if any.
+
+        `topic` is the topic the message was classified as, if any; subjects that
+        list it under `except_topics` are then ignored.
+        """
+        for subject in self.uncovered:
+            if subject.matches(text, topic):
+                return subject
+        return None
+
+    def is_personal(self, text: str) -> bool:
+        """True when a question asks about the patient's own case ("is 60 % enough?")."""
+        lowered = text.lower()
+        return any(cue.search(lowered) for cue in self.personal_cues)
+
+    def is_comparison(self, text: str) -> bool:
+        """True when a message asks to compare procedures ("which lasts longer?")."""
+        words = set(re.findall(r"[a-z]+", text.lower()))
+        return any(cue in words for cue in self.comparison_cues)
+
+
+# -- loading and validation ------------------------------------------------
+
+
+class _Reader:
+    """Reads one mapping of the file, reporting problems with file, entry and field."""
+
+    def __init__(self, path: Path, where: str, raw: Any) -> None:
+        self.path = path
+        self.where = where
+        if not isinstance(raw, Mapping):
+            raise FactStoreError(path, where, "*", "must be a mapping of fields")
+        self.raw = raw
+
+    def fail(self, field_name: str, problem: str) -> FactStoreError:
+        return FactStoreError(self.path, self.where, field_name, problem)
+
+    def text(self, name: str, required: bool = True) -> Optional[str]:
+        value = self.raw.get(name)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, "must be non-empty text")
+        return " ".join(value.split())
+
+    def text_list(self, name: str, required: bool = True) -> Tuple[str, ...]:
+        value = self.raw.get(name)
+        if value is None and not required:
+            return ()
+        if not isinstance(value, list) or not value:
+            raise self.fail(name, "must be a non-empty list")
+        if not all(isinstance(item, str) and item.strip() for item in value):
+            raise self.fail(name, "every item must be non-empty text")
+        return tuple(item.strip() for item in value)
+
+    def mapping(self, name: str) -> Mapping[str, Any]:
+        value = self.raw.get(name)
+        if not isinstance(value, Mapping) or not value:
+            raise self.fail(name, "must be a non-empty mapping")
+        return value
+
+
+def _check_id(reader: _Reader, name: str, value: Any) -> str:
+    if not isinstance(value, str) or not _ID_PATTERN.match(value):
+        raise reader.fail(name, f"{value!r} is not a snake_case id")
+    return value
+
+
+def _parse_sources(path: Path, raw: Mapping[str, Any]) -> Dict[str, Source]:
+    sources = {}
+    for source_id, body in raw.items():
+        reader = _Reader(path, f"source '{source_id}'", body)
+        _check_id(reader, "id", source_id)
+        title = reader.text("title")
+        sources[source_id] = Source(
+            id=source_id,
+            title=title,
+            sections=reader.text_list("sections"),
+            short_title=reader.text("short_title", required=False) or title,
+        )
+    return sources
+
+
+def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure]:
+    procedures = {}
+    seen_aliases: Dict[str, str] = {}
+    for procedure_id, body in raw.items():
+        reader = _Reader(path, f"procedure '{procedure_id}'", body)
+        _check_id(reader, "id", procedure_id)
+        if procedure_id == GENERAL:
+            raise reader.fail("id", f"'{GENERAL}' is reserved for facts about no one procedure")
+        aliases = reader.text_list("aliases")
+        assumed = reader.text_list("assumed_aliases", required=False)
+        for alias in (*aliases, *assumed):
+            other = seen_aliases.setdefault(alias.lower(), procedure_id)
+            if other != procedure_id:
+                raise reader.fail("aliases", f"'{alias}' is already an alias of '{other}'")
+        procedures[procedure_id] = Procedure(
+            id=procedure_id,
+            name=reader.text("name"),
+            short=reader.text("short"),
+            aliases=aliases,
+            assumed_aliases=assumed,
+            counterpart=reader.text("counterpart", required=False),
+        )
+    for procedure in procedures.values():
+        if procedure.counterpart is not None and procedure.counterpart not in procedures:
+            reader = _Reader(path, f"procedure '{procedure.id}'", raw[procedure.id])
+            raise reader.fail("counterpart", f"'{procedure.counterpart}' is not a procedure")
+    return procedures
+
+
+def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
+    topics = {}
+    for topic_id, body in raw.items():
+        reader = _Reader(path, f"topic '{topic_id}'", body)
+        _check_id(reader, "id", topic_id)
+        topics[topic_id] = Topic(
+            id=topic_id,
+            question=reader.text("question"),
+            intent=reader.text("intent", required=False),
+            follow_ups=reader.text_list("follow_ups", required=False),
+            limits=reader.text("limits", required=False),
+        )
+    for topic in topics.values():
+        for follow_up in topic.follow_ups:
+            if follow_up not in topics or follow_up == topic.id:
+                reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
+                raise reader.fail("follow_ups", f"'{follow_up}' is not another known topic")
+    intents = [topic.intent for topic in topics.values() if topic.intent]
+    if len(intents) != len(set(intents)):
+        raise FactStoreError(path, "topics", "intent", "two topics share one intent")
+    return topics
+
+
+def _parse_fact(
+    path: Path,
+    index: int,
+    body: Any,
+    sources: Mapping[str, Source],
+    procedures: Mapping[str, Procedure],
+    topics: Mapping[str, Topic],
+) -> Fact:
+    fact_id = body.get("id") if isinstance(body, Mapping) else None
+    reader = _Reader(path, f"fact '{fact_id}'" if fact_id else f"fact #{index + 1}", body)
+    _check_id(reader, "id", fact_id)
+    topic = reader.text("topic")
+    if topic not in topics:
+        raise reader.fail("topic", f"'{topic}' is not a topic defined under 'topics'")
+    fact_procedures = reader.text_list("procedures")
+    for procedure in fact_procedures:
+        if procedure != GENERAL and procedure not in procedures:
+            raise reader.fail("procedures", f"'{procedure}' is not a known procedure")
+    if GENERAL in fact_procedures and len(fact_procedures) > 1:
+        raise reader.fail(
+            "procedures", f"'{GENERAL}' stands alone: a fact is general or about procedures"
+        )
+    source = _Reader(path, reader.where, reader.raw.get("source"))
+    article = source.text("article")
+    section = source.text("section")
+    if article not in sources:
+        raise reader.fail("source.article", f"'{article}' is not a known source")
+    if section not in sources[article].sections:
+        raise reader.fail("source.section", f"'{section}' is not a section of '{article}'")
+    return Fact(
+        id=fact_id,
+        topic=topic,
+        procedures=fact_procedures,
+        answer=reader.text("answer"),
+        article=article,
+        section=section,
+        questions=reader.text_list("questions", required=False),
+    )
+
+
+def _parse_uncovered(
+    path: Path, raw: Any, topics: Mapping[str, Topic]
+) -> Tuple[UncoveredSubject, ...]:
+    if not isinstance(raw, list):
+        raise FactStoreError(path, "uncovered", "*", "must be a list")
+    subjects = []
+    for index, body in enumerate(raw):
+        reader = _Reader(path, f"uncovered #{index + 1}", body)
+        subject_id = _check_id(reader, "id", reader.raw.get("id"))
+        compiled = []
+        for pattern in reader.text_list("patterns"):
+            try:
+                compiled.append(re.compile(pattern))
+            except re.error as error:
+                raise reader.fail(
+                    "patterns", f"bad regular expression {pattern!r}: {error}"
+                ) from error
+        except_topics = reader.text_list("except_topics", required=False)
+        for topic in except_topics:
+            if topic not in topics:
+                raise reader.fail("except_topics", f"'{topic}' is not a known topic")
+        subjects.append(
+            UncoveredSubject(
+                id=subject_id,
+                label=reader.text("label"),
+                patterns=tuple(compiled),
+                except_topics=except_topics,
+            )
+        )
+    return tuple(subjects)
+
+
+def _compile_patterns(reader: _Reader, name: str) -> Tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in reader.text_list(name, required=False):
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as error:
+            raise reader.fail(name, f"bad regular expression {pattern!r}: {error}") from error
+    return tuple(compiled)
+
+
+def _parse_usual_comparison(top: _Reader, procedures: Mapping[str, Procedure]) -> Tuple[str, ...]:
+    usual = top.text_list("usual_comparison", required=False) or tuple(procedures)
+    for procedure in usual:
+        if procedure not in procedures:
+            raise top.fail("usual_comparison", f"'{procedure}' is not a known procedure")
+    return usual
+
+
+def parse_fact_store(path: Path, document: Any) -> FactStore:
+    """Validate a parsed YAML document and build the store from it."""
+    top = _Reader(path, "top level", document)
+    sources = _parse_sources(path, top.mapping("sources"))
+    procedures = _parse_procedures(path, top.mapping("procedures"))
+    topics = _parse_topics(path, top.mapping("topics"))
+    raw_facts = top.raw.get("facts")
+    if not isinstance(raw_facts, list) or not raw_facts:
+        raise top.fail("facts", "must be a non-empty list")
+    facts = tuple(
+        _parse_fact(path, index, body, sources, procedures, topics)
+        for index, body in enumerate(raw_facts)
+    )
+    seen = set()
+    for fact in facts:
+        if fact.id in seen:
+            raise FactStoreError(path, f"fact '{fact.id}'", "id", "is used by more than one fact")
+        seen.add(fact.id)
+    for topic in topics.values():
+        if not any(fact.topic == topic.id for fact in facts):
+            raise FactStoreError(path, f"topic '{topic.id}'", "facts", "no fact has this topic")
+    return FactStore(
+        path=path,
+        sources=sources,
+        procedures=procedures,
+        topics=topics,
+        facts=facts,
+        uncovered=_parse_uncovered(path, top.raw.get("uncovered", []), topics),
+        comparison_cues=top.text_list("comparison_cues", required=False),
+        usual_comparison=_parse_usual_comparison(top, procedures),
+        personal_cues=_compile_patterns(top, "personal_cues"),
+    )
+
+
+def load_fact_store(path: Path = FACTS_FILE) -> FactStore:
+    """Read and validate a fact store file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise FactStoreError(
+            Path(path), "file", "*", f"cannot be read ({error.strerror})"
+        ) from error
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise FactStoreError(Path(path), "file", "*", f"is not valid YAML ({error})") from error
+    return parse_fact_store(Path(path), document)
+
+
+class ReloadingFactStore(Reloading[FactStore]):
+    """Hands out the store, re-reading the file when it changed on disk.
+
+    This is what lets a clinic fix an answer's wording without retraining or
+    restarting: the action server calls `get()` per message, which costs one
+    `stat` when nothing changed. A broken edit is logged and the last good store
+    is kept, so patients keep getting known-good answers while it is fixed.
+    """
+
+    def __init__(self, path: Path = FACTS_FILE) -> None:
+        self.path = Path(path)
+        super().__init__(
+            lambda: load_fact_store(self.path), (self.path,), (FactStoreError,), "Fact store"
+        )
+
+
+def procedures_in(facts: Sequence[Fact]) -> List[str]:
+    """Distinct procedure ids the facts speak about, in order of appearance."""
+    seen: List[str] = []
+    for fact in facts:
+        for procedure in fact.procedures:
+            if procedure not in seen:
+                seen.append(procedure)
+    return seen

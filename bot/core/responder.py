@@ -1,0 +1,136 @@
+"""Decide what to say to one patient question, from what NLU found.
+
+This is the decision the FAQ action makes on every question, kept out of the
+Rasa action so it can be tested and reused by any channel:
+
+1. a present red flag wins, always (judged by `bot.core.safety` where NLU runs, and passed
+   here as the message's `red_flag` summary);
+2. a subject the articles don't cover is named and referred, never guessed;
+3. otherwise the topic is answered for the procedure named in this message,
+   else the one under discussion (the slot), else side by side; a follow-up ("and the
+   other one?") answers the last topic again for the named or the other procedure;
+4. only the facts the answer planner matched to the question are used, a name that
+   could mean something else ("nerve block") is said to be taken as one procedure, and a
+   question about the patient's own case is first told that only the care team can decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from bot.core import answers, safety
+from bot.core.answers import Reply
+from bot.core.facts import FactStore
+from bot.core.settings import ClinicSettings
+
+FOLLOW_UP_INTENT = "ask_follow_up"
+# A follow-up with no topic to follow (the first message): what the procedure is.
+FOLLOW_UP_DEFAULT_TOPIC = "what_is"
+
+
+def procedures_named(entities: Iterable[Mapping], store: FactStore) -> list:
+    """Distinct known procedure ids among the message's `procedure` entities."""
+    named = []
+    for entity in entities:
+        value = entity.get("value")
+        if entity.get("entity") == "procedure" and value in store.procedures and value not in named:
+            named.append(value)
+    return named
+
+
+def assumed_names_note(entities: Iterable[Mapping], text: str, store: FactStore) -> str:
+    """'(I took "nerve block" to mean ...)' for names that can mean something else."""
+    notes = []
+    for entity in entities:
+        start, end = entity.get("start"), entity.get("end")
+        if entity.get("entity") != "procedure" or start is None or end is None:
+            continue
+        words = text[start:end]
+        meant = store.assumed_meaning(words)
+        if meant is not None:
+            note = f'I took "{words.lower()}" to mean a {meant.name} ({meant.short}).'
+            if note not in notes:
+                notes.append(note)
+    return " ".join(notes)
+
+
+def emergency_reply(
+    red_flag: Optional[Mapping[str, Any]], settings: ClinicSettings
+) -> Optional[Reply]:
+    """The emergency advice when the message's red-flag summary says a sign is present."""
+    if not red_flag or red_flag.get("status") != safety.PRESENT:
+        return None
+    rules = safety.current_rules()
+    kinds = rules.kinds(red_flag.get("present") or ())
+    return answers.answer_red_flag(
+        rules.advice_for(kinds), kinds[0] if kinds else "emergency", settings
+    )
+
+
+def classifier_emergency_reply(settings: ClinicSettings) -> Reply:
+    """Only the classifier saw an emergency (no rule did): the general advice, as an alarm."""
+    return answers.answer_red_flag(safety.current_rules().advice_for(()), "emergency", settings)
+
+
+def safety_net(red_flag: Optional[Mapping[str, Any]]) -> str:
+    """The calm conditional line for warning signs the patient only asked about, else ''."""
+    if not red_flag or red_flag.get("status") != safety.MENTIONED:
+        return ""
+    rules = safety.current_rules()
+    return rules.safety_net_for(rules.kinds(red_flag.get("mentioned") or ()))
+
+
+def answer_question(
+    store: FactStore,
+    settings: ClinicSettings,
+    intent: Optional[str],
+    text: str,
+    entities: Sequence[Mapping] = (),
+    current_procedure: Optional[str] = None,
+    red_flag: Optional[Mapping[str, Any]] = None,
+    plan: Optional[Mapping[str, Any]] = None,
+    last_topic: Optional[str] = None,
+) -> Reply:
+    """The reply to a question classified as `intent`.
+
+    `plan` is the answer planner's summary (bot/nlu/planner.py): the facts that match
+    the question. `last_topic` is the topic answered last, for follow-ups ("and the other
+    one?", "same for RFA?").
+    """
+    urgent = emergency_reply(red_flag, settings)
+    if urgent is not None:
+        return urgent
+
+    named = procedures_named(entities, store)
+    chosen = None
+    if intent == FOLLOW_UP_INTENT:
+        topic = store.topics.get(last_topic or "") or store.topics[FOLLOW_UP_DEFAULT_TOPIC]
+        if not named:
+            counterpart = store.procedures.get(current_procedure or "")
+            named = [counterpart.counterpart] if counterpart and counterpart.counterpart else []
+    else:
+        topic = store.topic_for_intent(intent or "")
+        if plan and plan.get("intent") == intent:
+            chosen = set(plan.get("facts") or ()) or None
+    subject = store.uncovered_subject(text, topic.id if topic else None)
+    if subject is not None or topic is None:
+        return answers.answer_uncovered(store, settings, subject)
+
+    compare = len(named) > 1 or (intent != FOLLOW_UP_INTENT and store.is_comparison(text))
+    if named and not compare:
+        procedure: Optional[str] = named[0]
+    elif current_procedure in store.procedures:
+        procedure = current_procedure
+    else:
+        procedure = None
+    reply = answers.answer_topic(
+        store, topic.id, procedure, compare=compare, named=named, chosen=chosen
+    )
+    notes = [assumed_names_note(entities, text, store)]
+    if store.is_personal(text):
+        notes.append(answers.personal_note(settings))
+    note = " ".join(n for n in notes if n)
+    if note:
+        reply = replace(reply, text=f"{note}\n\n{reply.text}")
+    return reply

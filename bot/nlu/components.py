@@ -1,0 +1,355 @@
+"""Custom Rasa NLU components: procedure entities, sentence vectors, the answer planner,
+and the language and red-flag overrides.
+
+All are registered with Rasa's recipe so `config.yml` can name them as
+`bot.nlu.components.<Class>`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.utils.spacy_utils import SpacyNLP
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.channels.plain_text import parse_choice_number
+from bot.core import language, safety
+from bot.core.facts import FactStore, ReloadingFactStore
+from bot.core.gibberish import is_gibberish
+from bot.nlu.encoder import shared_encoder
+from bot.nlu.planner import (
+    AnswerPlanner,
+    ExampleIndex,
+    FactIndex,
+    PlannerSettings,
+    focus_sentence,
+)
+from bot.nlu.spacy_pipeline import PROCEDURE_LABEL
+
+logger = logging.getLogger(__name__)
+
+RED_FLAG_INTENT = "red_flag"
+SENTENCE_VECTOR_KEY = "sentence_vector"
+PLAN_KEY = "answer_plan"
+FALLBACK_INTENT = "nlu_fallback"
+RED_FLAG_KEY = "red_flag"
+NON_ENGLISH_INTENT = "non_english"
+LANGUAGE_KEY = "language"
+
+
+class _BuiltFromConfig(GraphComponent):
+    """A component with nothing to train or load: built from its config alone."""
+
+    def __init__(self, config: Optional[Dict[str, Any]] = None) -> None:
+        self.config = {**self.get_default_config(), **(config or {})}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls(config)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class ProcedureEntityExtractor(_BuiltFromConfig, EntityExtractorMixin):
+    """Turns the EntityRuler's procedure matches into `procedure` entities.
+
+    Unlike Rasa's `SpacyEntityExtractor`, the entity value is the canonical id the
+    ruler attached (`fji`, `mbb`, `rfa`), not the words the patient typed, so the
+    `procedure` slot always holds an id the fact store knows.
+    """
+
+    @classmethod
+    def required_components(cls) -> List[type]:
+        return [SpacyNLP]
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT])
+            if doc is None:
+                continue
+            found = [
+                {
+                    "entity": PROCEDURE_LABEL,
+                    "value": ent.ent_id_,
+                    "start": ent.start_char,
+                    "end": ent.end_char,
+                    "confidence": 1.0,
+                }
+                for ent in doc.ents
+                if ent.label_ == PROCEDURE_LABEL and ent.ent_id_
+            ]
+            if found:
+                message.set(
+                    ENTITIES,
+                    message.get(ENTITIES, []) + self.add_extractor_name(found),
+                    add_to_output=True,
+                )
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
+    """Adds the message's all-MiniLM-L6-v2 vector as dense sentence features.
+
+    DIET reads it beside the sparse features; the vector is also kept on the message
+    (not in the parse output) for the answer planner. Only the user's text is encoded.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {**DenseFeaturizer.get_default_config()}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SentenceEncoderFeaturizer:
+        return cls(execution_context.node_name, config)
+
+    def _featurize(self, messages: List[Message]) -> None:
+        texts = [message.get(TEXT) for message in messages]
+        wanted = [i for i, text in enumerate(texts) if isinstance(text, str) and text.strip()]
+        if not wanted:
+            return
+        vectors = shared_encoder().encode([texts[i] for i in wanted])
+        for index, vector in zip(wanted, vectors, strict=False):
+            message = messages[index]
+            message.set(SENTENCE_VECTOR_KEY, vector)
+            self.add_features_to_message(None, vector[np.newaxis, :], TEXT, message)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._featurize(messages)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data
+
+    @classmethod
+    def validate_config(cls, config: Dict[str, Any]) -> None:
+        """Nothing to check beyond the featurizer alias."""
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class AnswerPlannerComponent(GraphComponent):
+    """Runs `bot.nlu.planner` right after the classifier (it owns the fallback).
+
+    Training stores every training example's vector with its intent (the neighbour
+    vote). At run time it sets the final intent (DIET and the neighbours together; a
+    question the articles do not answer becomes `ask_uncovered`; keyboard mash and
+    unsure guesses become `nlu_fallback`) and adds `answer_plan` to the parse data: the
+    fact ids that answer the question, for the action server, which loads no model.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return dict(PlannerSettings().__dict__)
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        examples: Optional[ExampleIndex] = None,
+    ) -> None:
+        self.settings = PlannerSettings.from_config(config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self.examples = examples or ExampleIndex(np.zeros((0, 384), dtype=np.float32), [])
+        self._store = ReloadingFactStore()
+        self._facts: Optional[FactIndex] = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> AnswerPlannerComponent:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> AnswerPlannerComponent:
+        try:
+            with model_storage.read_from(resource) as directory:
+                vectors = np.load(directory / "vectors.npy")
+                intents = json.loads((directory / "intents.json").read_text())
+        except (ValueError, OSError):
+            logger.warning("answer planner: no trained examples found; planning by facts only")
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, ExampleIndex(vectors, intents))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        vectors = [m.get(SENTENCE_VECTOR_KEY) for m in examples]
+        if any(vector is None for vector in vectors):
+            vectors = list(shared_encoder().encode([m.get(TEXT) for m in examples]))
+        intents = [m.get(INTENT) for m in examples]
+        with self._model_storage.write_to(self._resource) as directory:
+            np.save(directory / "vectors.npy", np.stack(vectors).astype(np.float32))
+            (directory / "intents.json").write_text(json.dumps(intents))
+        return self._resource
+
+    def _fact_index(self) -> FactIndex:
+        store: FactStore = self._store.get()
+        if self._facts is None or self._facts.store is not store:
+            self._facts = FactIndex(store, shared_encoder().encode)
+        return self._facts
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        facts = self._fact_index()
+        planner = AnswerPlanner(self.examples, facts, self.settings)
+        known_words = list(facts.store.alias_table())
+        for message in messages:
+            text = message.get(TEXT) or ""
+            vector = message.get(SENTENCE_VECTOR_KEY)
+            if vector is None:
+                continue
+            # Keyboard mash, and a bare number that no channel mapped to an offered choice
+            # ("2" over REST), are not questions: never a guessed topic.
+            unreadable = (
+                "gibberish"
+                if is_gibberish(text, known_words)
+                else "bare number"
+                if parse_choice_number(text) is not None
+                else None
+            )
+            if unreadable:
+                _force_intent(message, FALLBACK_INTENT)
+                message.set(PLAN_KEY, {"intent": FALLBACK_INTENT, "reason": unreadable}, True)
+                continue
+            button = facts.store.topic_for_question(text)
+            if button is not None:
+                # A follow-up button (or its exact words): that topic, all of its facts.
+                _force_intent(message, button.intent)
+                message.set(PLAN_KEY, {"intent": button.intent, "reason": "button"}, True)
+                continue
+            focus = focus_sentence(text, self.settings.long_message_words)
+            asked = focus or text
+            vector, neutral = shared_encoder().encode([asked, facts.neutral(asked)])
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            plan = planner.plan(vector, ranking, neutral, focused=focus is not None)
+            _force_intent(message, plan.intent, confidence=plan.confidence)
+            message.set(PLAN_KEY, plan.summary(), add_to_output=True)
+        return messages
+
+
+def _force_intent(message: Message, intent: str, confidence: float = 1.0) -> None:
+    """Make `intent` the prediction, ahead of the classifier's ranking."""
+    forced = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: float(confidence)}
+    ranking = [
+        item
+        for item in message.get(INTENT_RANKING_KEY) or []
+        if item.get(INTENT_NAME_KEY) != intent
+    ]
+    message.set(INTENT, forced, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [forced] + ranking, add_to_output=True)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class NonEnglishOverride(_BuiltFromConfig):
+    """Forces the `non_english` intent when `bot.core.language` finds another language.
+
+    The classifier only knows English; on Spanish or Chinese it guesses from shared
+    letters and would answer a random topic. The deterministic detector catches the
+    clear cases (other scripts, foreign function words), while the `non_english`
+    training examples let the classifier catch some more. Placed after the fallback
+    and before RedFlagOverride, so a red flag still wins. The detected language is
+    added to the parse result under `language` for logging and tests.
+    """
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            detected = language.detect(message.get(TEXT) or "")
+            if detected is None:
+                continue
+            _force_intent(message, NON_ENGLISH_INTENT)
+            message.set(LANGUAGE_KEY, detected, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class RedFlagOverride(_BuiltFromConfig):
+    """Runs the red-flag layer (`bot.core.safety`) on every message and acts on its verdict.
+
+    Placed last in the pipeline, after the classifier and the fallback, so no statistical
+    decision can hide an emergency:
+
+    - a warning sign present now forces the `red_flag` intent;
+    - a sign the rules found but judged not present (asked about, negated, past, someone
+      else's) takes `red_flag` away from the classifier, which cannot read such context:
+      the next intent of the ranking is used (or `nlu_fallback` below the threshold);
+    - when the rules found nothing, a `red_flag` from the classifier stands (unsure means
+      alarm).
+
+    The verdict's summary (status, urgency, concept ids; never text) is added to the parse
+    result under `red_flag`: the actions compose the reply from it.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        # Below this, the next intent after a demoted red_flag is no answer: the fallback.
+        return {"fallback_threshold": 0.3}
+
+    @property
+    def fallback_threshold(self) -> float:
+        return float(self.config["fallback_threshold"])
+
+    def _demote(self, message: Message) -> None:
+        """Replace a classifier `red_flag` with the best other intent."""
+        ranking = [
+            item
+            for item in message.get(INTENT_RANKING_KEY) or []
+            if item.get(INTENT_NAME_KEY) not in (RED_FLAG_INTENT, FALLBACK_INTENT)
+        ]
+        best = ranking[0] if ranking else None
+        if best is None or (best.get(PREDICTED_CONFIDENCE_KEY) or 0) < self.fallback_threshold:
+            best = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+        message.set(INTENT, dict(best), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            assessment = safety.assess(message.get(TEXT) or "")
+            message.set(RED_FLAG_KEY, assessment.summary(), add_to_output=True)
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if assessment.status == safety.PRESENT:
+                _force_intent(message, RED_FLAG_INTENT)
+            elif assessment.findings and intent == RED_FLAG_INTENT:
+                self._demote(message)
+        return messages

@@ -1,0 +1,249 @@
+"""Decide what a question is really asking, with sentence vectors, before anything is said.
+
+The intent classifier (DIET) picks the nearest *kind* of question from the features it
+learnt. The planner checks and completes that guess with the question's meaning (its
+all-MiniLM-L6-v2 vector, bot/nlu/encoder.py) against two things the project holds as data:
+
+- every training example of `data/nlu.yml`: its nearest neighbours vote for their intents.
+  The final intent is the best of DIET's confidence and the neighbours' vote together; when
+  neither is sure, the patient is asked to rephrase (`nlu_fallback`).
+- each fact's `questions` in `data/facts.yml`, compared with procedure names set aside:
+  - a question much closer to a fact of another topic goes to that topic ("is it a big
+    operation?" is about recovery), and when neither DIET nor the neighbours are sure, a
+    close match still gives the topic;
+  - a topic question whose specifics no fact of the topic matches, and which the
+    neighbours place among the questions the articles do not answer, becomes
+    `ask_uncovered` ("which steroid brand?" gets "the articles don't cover that", never
+    the neighbouring fact);
+  - when one fact of the topic clearly matches best, only it (and those close to it) is
+    answered, so a question about one detail gets that detail.
+
+In a long message the question is usually the last sentence: the vectors are taken from
+it, while DIET reads the whole message. Pure numpy; the Rasa component that runs it is in
+bot/nlu/components.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from bot.core.facts import Fact, FactStore
+
+UNCOVERED_INTENT = "ask_uncovered"
+FALLBACK_INTENT = "nlu_fallback"
+_SENTENCE = re.compile(r"[^.?!]+[.?!]*")
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    """Thresholds, from the component's config (tuned on tests/conversations_tuning.yml)."""
+
+    neighbours: int = 10
+    # Weight of DIET's confidence against the neighbours' vote.
+    classifier_weight: float = 0.8
+    # Below this combined score the patient is asked to rephrase.
+    fallback_threshold: float = 0.2
+    # When neither is sure, a fact this similar (procedure names set aside) gives the topic.
+    rescue_similarity: float = 0.8
+    # A fact of another topic this similar, and this much closer than the predicted
+    # topic's best fact, moves the question to that topic.
+    retopic_similarity: float = 0.75
+    retopic_margin: float = 0.15
+    # Not covered: this share of the vote for ask_uncovered and no fact of the topic
+    # at least `fact_match` similar.
+    uncovered_share: float = 0.4
+    fact_match: float = 0.62
+    # Facts are narrowed only when the best one is at least this similar; then the
+    # facts within `fact_margin` of it are answered.
+    specific_fact: float = 0.7
+    fact_margin: float = 0.08
+    # Messages at least this long are planned from their last sentence, where DIET (which
+    # read all of it) counts for this much instead of `classifier_weight`.
+    long_message_words: int = 25
+    long_classifier_weight: float = 0.3
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> PlannerSettings:
+        known = cls.__dataclass_fields__
+        return cls(**{key: value for key, value in config.items() if key in known})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the planner concluded for one message (kept in its parse data)."""
+
+    intent: str
+    confidence: float
+    facts: Tuple[str, ...] = ()
+    reason: str = "classifier"
+    best_fact_similarity: Optional[float] = None
+
+    def summary(self) -> Dict[str, object]:
+        return {
+            "intent": self.intent,
+            "confidence": round(float(self.confidence), 3),
+            "facts": list(self.facts),
+            "reason": self.reason,
+            "best_fact_similarity": None
+            if self.best_fact_similarity is None
+            else round(float(self.best_fact_similarity), 3),
+        }
+
+
+def focus_sentence(text: str, min_words: int) -> Optional[str]:
+    """The question of a long message: its last sentence with a '?', else its last one."""
+    if len(text.split()) < min_words:
+        return None
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if len(s.split()) >= 3]
+    if len(sentences) < 2:
+        return None
+    questions = [s for s in sentences if s.endswith("?")]
+    return (questions or sentences)[-1]
+
+
+class ExampleIndex:
+    """Training examples as unit vectors with their intents, for a neighbour vote."""
+
+    def __init__(self, vectors: np.ndarray, intents: Sequence[str]) -> None:
+        if len(vectors) != len(intents):
+            raise ValueError("one intent per example vector")
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        self.intents = list(intents)
+
+    def vote(self, vector: np.ndarray, k: int) -> Dict[str, float]:
+        """Similarity-weighted share of each intent among the k nearest examples."""
+        if not self.intents:
+            return {}
+        similarities = self.vectors @ vector
+        nearest = np.argsort(-similarities)[:k]
+        weights: Dict[str, float] = {}
+        for index in nearest:
+            weight = max(float(similarities[index]), 0.0)
+            weights[self.intents[index]] = weights.get(self.intents[index], 0.0) + weight
+        total = sum(weights.values()) or 1.0
+        return {intent: weight / total for intent, weight in weights.items()}
+
+
+class FactIndex:
+    """Each fact's question phrasings as unit vectors, with procedure names set aside.
+
+    Procedure names dominate a sentence vector ("what if the facet injection does not
+    help?" is close to "what is a facet injection?"), so names are replaced by "it" on
+    both sides: the match is on what is asked, the procedure is chosen elsewhere.
+    """
+
+    def __init__(self, store: FactStore, encode) -> None:  # noqa: ANN001 - texts -> array
+        self.store = store
+        aliases = sorted(store.alias_table(), key=len, reverse=True)
+        self._names = re.compile(
+            r"\b(?:(?:a|an|the|my|this|that|your) )?(?:"
+            + "|".join(re.escape(alias) for alias in aliases)
+            + r")s?\b",
+            re.IGNORECASE,
+        )
+        self._rows: List[Tuple[Fact, int, int]] = []
+        texts: List[str] = []
+        for fact in store.facts:
+            phrasings = [self.neutral(question) for question in fact.questions] or [
+                self.neutral(fact.answer)
+            ]
+            self._rows.append((fact, len(texts), len(texts) + len(phrasings)))
+            texts.extend(phrasings)
+        self.vectors = encode(texts)
+
+    def neutral(self, text: str) -> str:
+        """`text` with every procedure name replaced by "it"."""
+        return self._names.sub("it", text)
+
+    def similarities(self, vector: np.ndarray) -> List[Tuple[Fact, float]]:
+        """(fact, best similarity of its phrasings) for every fact."""
+        scores = self.vectors @ vector
+        return [(fact, float(scores[start:end].max())) for fact, start, end in self._rows]
+
+
+class AnswerPlanner:
+    """Applies the settings to one message's vector and the classifier's ranking."""
+
+    def __init__(self, examples: ExampleIndex, facts: FactIndex, settings: PlannerSettings) -> None:
+        self.examples = examples
+        self.facts = facts
+        self.settings = settings
+
+    def _combined(
+        self, ranking: Sequence[Mapping], votes: Mapping[str, float], weight: float
+    ) -> Tuple[str, float]:
+        scores: Dict[str, float] = {}
+        for item in ranking:
+            name = item.get("name")
+            if name and name != FALLBACK_INTENT:
+                scores[name] = weight * float(item.get("confidence") or 0.0)
+        for name, share in votes.items():
+            scores[name] = scores.get(name, 0.0) + (1 - weight) * share
+        if not scores:
+            return FALLBACK_INTENT, 0.0
+        best = max(scores, key=scores.get)
+        return best, scores[best]
+
+    def plan(
+        self,
+        vector: np.ndarray,
+        ranking: Sequence[Mapping],
+        neutral_vector: np.ndarray,
+        focused: bool = False,
+    ) -> Plan:
+        """`vector` is the question's meaning; `neutral_vector` the same with names set aside.
+
+        `focused`: the vectors are of a long message's last sentence.
+        """
+        settings = self.settings
+        store = self.facts.store
+        votes = self.examples.vote(vector, settings.neighbours)
+        weight = settings.long_classifier_weight if focused else settings.classifier_weight
+        intent, confidence = self._combined(ranking, votes, weight)
+        scored = self.facts.similarities(neutral_vector)
+        if confidence < settings.fallback_threshold:
+            best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))
+            topic = store.topics[best_fact.topic] if best_fact is not None else None
+            if topic is not None and topic.intent and best_any >= settings.rescue_similarity:
+                in_topic = [(f, score) for f, score in scored if f.topic == topic.id]
+                return self._facts_plan(topic.intent, confidence, in_topic, best_any, "fact match")
+            return Plan(FALLBACK_INTENT, confidence)
+        topic = store.topic_for_intent(intent)
+        if topic is None:
+            return Plan(intent, confidence)
+        in_topic = [(fact, score) for fact, score in scored if fact.topic == topic.id]
+        best_in_topic = max((score for _, score in in_topic), default=0.0)
+        best_fact, best_any = max(scored, key=lambda pair: pair[1])
+        moved = store.topics[best_fact.topic]
+        if (
+            moved.id != topic.id
+            and moved.intent
+            and best_any >= settings.retopic_similarity
+            and best_any - best_in_topic >= settings.retopic_margin
+        ):
+            in_moved = [(f, score) for f, score in scored if f.topic == moved.id]
+            return self._facts_plan(moved.intent, confidence, in_moved, best_any, "fact match")
+        if (
+            votes.get(UNCOVERED_INTENT, 0.0) >= settings.uncovered_share
+            and best_in_topic < settings.fact_match
+        ):
+            return Plan(UNCOVERED_INTENT, confidence, (), "not covered", best_in_topic)
+        return self._facts_plan(intent, confidence, in_topic, best_in_topic, "facts")
+
+    def _facts_plan(
+        self,
+        intent: str,
+        confidence: float,
+        in_topic: Sequence[Tuple[Fact, float]],
+        best: float,
+        reason: str,
+    ) -> Plan:
+        chosen: Tuple[str, ...] = ()
+        if best >= self.settings.specific_fact:
+            cut = best - self.settings.fact_margin
+            chosen = tuple(fact.id for fact, score in in_topic if score >= cut)
+        return Plan(intent, confidence, chosen, reason, best)

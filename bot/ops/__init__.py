@@ -1,0 +1,1 @@
+"""Commands staff run against a deployment (python -m bot ...): retention, review."""

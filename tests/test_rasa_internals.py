@@ -1,0 +1,227 @@
+"""bot/server/rasa_internals.py: every private name we use exists on the pinned versions,
+and the two speed-ups are indistinguishable from Rasa's own code.
+
+The fixes replace two Rasa methods, so those tests compare the replacement with the
+original on the same input: same accepted replies, same errors, same classes. Every
+patch is undone when this module's tests end, so no other test runs with it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any, Dict, Iterator, List
+
+import jsonschema
+import pytest
+
+from bot.core.paths import PROJECT_ROOT
+from bot.server import rasa_internals
+
+pytest.importorskip("rasa")  # the project venv always has it; a clear reason otherwise
+
+from rasa.core.actions.action import RemoteAction  # noqa: E402
+from rasa.shared.core import events as rasa_events  # noqa: E402
+from rasa.shared.utils.common import all_subclasses  # noqa: E402
+from rasa.utils.endpoints import EndpointConfig  # noqa: E402
+
+VALID_REPLIES: List[Dict[str, Any]] = [
+    {},
+    {"events": [], "responses": []},
+    {
+        "events": [{"event": "slot", "timestamp": None, "name": "procedure", "value": "mbb"}],
+        "responses": [{"text": "An answer.", "buttons": [{"title": "More", "payload": "more"}]}],
+    },
+    {"events": [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}}]},
+]
+INVALID_REPLIES: List[Dict[str, Any]] = [
+    {"events": "not a list"},
+    {"events": [{"timestamp": 1.0}]},  # no event name
+    {"events": [{"event": "slot", "name": 5}]},
+    {"responses": "text"},
+    {"events": [{"event": "user", "timestamp": "yesterday"}]},
+]
+
+
+def _original_outcome(reply: Dict[str, Any]) -> Any:
+    """What Rasa 3.6.21's own code does: jsonschema.validate on the spec."""
+    try:
+        jsonschema.validate(reply, RemoteAction.action_response_format_spec())
+    except jsonschema.ValidationError as error:
+        return ("invalid", error.message, list(error.path))
+    return "valid"
+
+
+def _patched_outcome(action: RemoteAction, reply: Dict[str, Any]) -> Any:
+    try:
+        assert action._validate_action_result(reply) is True
+    except jsonschema.ValidationError as error:
+        # Rasa appends its explanation to the message; the error itself is unchanged.
+        message = error.message.split(". Failed to validate Action server response")[0]
+        return ("invalid", message, list(error.path))
+    return "valid"
+
+
+@pytest.fixture(scope="module")
+def installed() -> Iterator[List[str]]:
+    validate = RemoteAction._validate_action_result
+    resolve = rasa_events.Event.__dict__["resolve_by_type"]
+    try:
+        yield rasa_internals.install()
+    finally:
+        RemoteAction._validate_action_result = validate
+        rasa_events.Event.resolve_by_type = resolve
+
+
+def test_the_pinned_versions_have_every_private_name_we_use() -> None:
+    assert rasa_internals.check() == []
+
+
+def test_check_names_a_changed_version_and_a_vanished_name(monkeypatch) -> None:
+    import engineio
+
+    monkeypatch.setitem(rasa_internals.MEASURED, "rasa", "3.6.20")
+    monkeypatch.setattr(engineio.AsyncServer, "_cors_headers", None)
+    assert rasa_internals.check() == [
+        "rasa 3.6.21 (measured on 3.6.20)",
+        "engineio.AsyncServer._cors_headers is gone",
+    ]
+
+
+def test_log_privacy_comes_back_after_rasa_configures_logging(monkeypatch) -> None:
+    import rasa.__main__ as rasa_cli
+
+    configured, called = [], []
+    monkeypatch.setattr(rasa_cli, "configure_structlog", lambda level=None: configured.append(1))
+    assert rasa_internals.after_rasa_configures_logging(lambda: called.append(1))
+    assert rasa_internals.after_rasa_configures_logging(lambda: called.append(2))  # once only
+    rasa_cli.configure_structlog(20)
+    assert configured == [1] and called == [1]
+
+
+def test_tracker_store_behind_the_fail_safe_wrapper() -> None:
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+
+    inner = InMemoryTrackerStore(Domain.empty())
+    wrapped = FailSafeTrackerStore(inner)
+    assert rasa_internals.inner_tracker_store(wrapped) is inner
+    assert rasa_internals.inner_tracker_store(inner) is inner
+    errors: List[Exception] = []
+    assert rasa_internals.route_tracker_store_errors(wrapped, errors.append)
+    wrapped._on_tracker_store_error(RuntimeError("down"))
+    assert [str(e) for e in errors] == ["down"]
+    assert not rasa_internals.route_tracker_store_errors(None, errors.append)
+
+
+def test_install_reports_both_fixes_and_is_idempotent(installed) -> None:
+    assert installed == ["action reply validator built once", "event class lookup cached"]
+    validate = RemoteAction._validate_action_result
+    resolve = rasa_events.Event.resolve_by_type
+    assert rasa_internals.install() == installed
+    assert RemoteAction._validate_action_result is validate  # not wrapped twice
+    assert rasa_events.Event.resolve_by_type is resolve
+
+
+def test_another_rasa_version_is_left_alone(installed) -> None:
+    validate = RemoteAction._validate_action_result
+    assert rasa_internals.install(rasa_version="3.7.0") == []
+    assert RemoteAction._validate_action_result is validate
+
+
+@pytest.mark.parametrize(
+    "reply, valid", [(r, True) for r in VALID_REPLIES] + [(r, False) for r in INVALID_REPLIES]
+)
+def test_validation_outcome_equals_rasas(installed, reply, valid) -> None:
+    action = RemoteAction("action_answer_question", EndpointConfig("http://127.0.0.1:1"))
+    expected = _original_outcome(reply)
+    assert (expected == "valid") is valid
+    assert _patched_outcome(action, reply) == expected
+
+
+def test_invalid_reply_keeps_rasas_explanation(installed) -> None:
+    action = RemoteAction("action_answer_question", EndpointConfig("http://127.0.0.1:1"))
+    with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server"):
+        action._validate_action_result({"events": "not a list"})
+
+
+def test_validation_is_cheaper_once_built(installed) -> None:
+    """The reason the fix exists: the metaschema check no longer runs per reply.
+
+    Counted, not timed: `check_schema` is what `jsonschema.validate` runs every call.
+    """
+    action = RemoteAction("action_answer_question", EndpointConfig("http://127.0.0.1:1"))
+    action._validate_action_result(VALID_REPLIES[2])  # built here at the latest
+    validator_class = jsonschema.validators.validator_for(action.action_response_format_spec())
+    calls = []
+    original = validator_class.check_schema
+    validator_class.check_schema = classmethod(  # type: ignore[method-assign]
+        lambda cls, schema, *a, **k: calls.append(1) or original(schema, *a, **k)
+    )
+    try:
+        for _ in range(5):
+            action._validate_action_result(VALID_REPLIES[2])
+        jsonschema.validate(VALID_REPLIES[2], action.action_response_format_spec())
+    finally:
+        validator_class.check_schema = original  # type: ignore[method-assign]
+    assert len(calls) == 1  # only the unpatched call checked the schema
+
+
+def test_every_event_class_resolves_as_before(installed) -> None:
+    event = rasa_events.Event
+    for cls in all_subclasses(event):
+        name = getattr(cls, "type_name", None)
+        if not isinstance(name, str):
+            continue
+        first = next(c for c in all_subclasses(event) if c.type_name == name)
+        assert event.resolve_by_type(name) is first
+        assert event.resolve_by_type(name) is first  # and again, from the cache
+
+
+def test_unknown_event_names_behave_as_before(installed) -> None:
+    event = rasa_events.Event
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        event.resolve_by_type("no_such_event")
+    assert event.resolve_by_type("no_such_event", default=rasa_events.UserUttered) is (
+        rasa_events.UserUttered
+    )
+    assert event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError):  # a default once given is not remembered
+        event.resolve_by_type("no_such_event")
+
+
+def test_stored_events_deserialise_to_the_same_events(installed) -> None:
+    stored = [
+        {"event": "action", "name": "action_listen", "timestamp": 1.0},
+        {"event": "user", "text": "does it hurt", "parse_data": {"intent": {"name": "ask_pain"}}},
+        {"event": "slot", "name": "procedure", "value": "rfa", "timestamp": 2.0},
+        {"event": "bot", "text": "An answer.", "data": {}, "timestamp": 3.0},
+        {"event": "session_started", "timestamp": 4.0},
+    ]
+    restored = rasa_events.deserialise_events(stored)
+    assert [type(e).__name__ for e in restored] == [
+        "ActionExecuted",
+        "UserUttered",
+        "SlotSet",
+        "BotUttered",
+        "SessionStarted",
+    ]
+    assert restored[2].key == "procedure" and restored[2].value == "rfa"
+
+
+def test_launcher_installs_the_fixes_then_runs_rasa() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.server.launcher", "--version"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (
+        "rasa speed-ups: action reply validator built once; event class lookup cached"
+        in result.stderr
+    )
+    assert "Rasa Version      :         3.6.21" in result.stdout, result.stdout

@@ -25,7 +25,7 @@ PY310 := $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/b
 	command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 \
 	&& { command -v "$$c"; break; }; done)
 
-.PHONY: always help install spacy encoder train run shell validate test lint constraints clean browser load bench
+.PHONY: always help install spacy encoder train run shell validate test test-fast lint constraints clean browser load bench
 
 help:
 	@echo "make run       chat: action server + Rasa (REST, socket.io) on 127.0.0.1:5005"
@@ -99,13 +99,18 @@ shell: $(MODEL)
 	scripts/serve.sh shell
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check bot actions tests scripts bench
-	$(BIN)/ruff format --check bot actions tests scripts bench
+	$(BIN)/ruff check bot actions harness tests scripts bench
+	$(BIN)/ruff format --check bot actions harness tests scripts bench
 
 test: validate $(MODEL) lint browser $(WEB_DEPS)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out reports/stories
 	$(BIN)/python -m pytest
+
+# Quick iteration: every test that needs no server, browser or trained model (a minute or
+# two). `make test` is the full run CI does.
+test-fast: $(INSTALLED) $(SPACY_MODEL) $(ENCODER)
+	$(BIN)/python -m pytest -m "not slow"
 
 # Starts its own action server + Rasa on free ports; fails on any lost, duplicated or
 # reordered reply. Timings are reported (docs/reliability.md), never asserted.

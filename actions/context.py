@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.core import responder
 from bot.core.answers import Reply, with_note
 from bot.core.facts import FactStore, ReloadingFactStore
-from bot.core.settings import ClinicSettings, load_settings
+from bot.core.settings import ClinicSettings, current_settings
 
 
 @lru_cache(maxsize=1)
@@ -25,9 +25,9 @@ def fact_store() -> FactStore:
     return _reloading_store().get()
 
 
-@lru_cache(maxsize=1)
 def clinic_settings() -> ClinicSettings:
-    return load_settings()
+    """The current clinic settings, re-read when the settings file changes."""
+    return current_settings()
 
 
 def send(

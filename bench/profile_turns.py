@@ -84,7 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             servers.start_rasa()
             warm_up(servers.url, turns=20)
             spy = subprocess.Popen(
-                [args.py_spy, "record", "-p", str(servers.processes[-1].pid), "-r", "200"]
+                [args.py_spy, "record", "-p", str(servers.process("rasa").pid), "-r", "200"]
                 + ["-f", "raw", "-o", str(collapsed), "--nonblocking"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,

@@ -22,7 +22,14 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = PROJECT_ROOT / "build" / "bench" / "models"
 TRAINING_INPUTS = ("domain.yml", "data/nlu.yml", "data/rules.yml", "data/stories.yml")
 # Project code a config may load at training time (ours names bot.nlu.components).
-CODE_INPUTS = ("bot/nlu/components.py", "bot/core/safety.py", "data/safety.yml", "data/facts.yml")
+CODE_INPUTS = (
+    "bot/nlu/components.py",
+    "bot/nlu/planner.py",
+    "bot/nlu/encoder.py",
+    "data/safety.yml",
+    "data/safety_context.yml",
+    "data/facts.yml",
+)
 
 
 @dataclass

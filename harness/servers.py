@@ -91,6 +91,7 @@ class Servers:
         self.action_port = free_port()
         self.rasa_port = free_port()
         self.processes: List[subprocess.Popen] = []
+        self.by_name: Dict[str, subprocess.Popen] = {}
         self.logs: Dict[str, Path] = {}
 
     @property
@@ -104,7 +105,12 @@ class Servers:
             args, cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
         )
         self.processes.append(process)
+        self.by_name[name] = process
         return process
+
+    def process(self, name: str) -> subprocess.Popen:
+        """The running "rasa" or "actions" process (by role, not by command line)."""
+        return self.by_name[name]
 
     @property
     def action_token(self) -> str:
@@ -173,12 +179,16 @@ class Servers:
         )
         wait_for(self.url + "/", process, self.logs["rasa"])
 
-    def stop_rasa(self) -> None:
-        """Stop only the Rasa server (the action server keeps running)."""
-        process = self.processes[-1]
+    def stop_process(self, name: str) -> None:
+        """Stop one server ("rasa" or "actions"); the other keeps running."""
+        process = self.by_name.pop(name)
         process.terminate()
         process.wait(timeout=30)
         self.processes.remove(process)
+
+    def stop_rasa(self) -> None:
+        """Stop only the Rasa server (the action server keeps running)."""
+        self.stop_process("rasa")
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -190,6 +200,7 @@ class Servers:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.processes.clear()
+        self.by_name.clear()
 
 
 @contextmanager

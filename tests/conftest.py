@@ -85,6 +85,17 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+# Fixtures that start real servers or a browser: a test using one is `slow` (left out of
+# `make test-fast`) whether or not its module says so, so the marker matches reality.
+PROCESS_FIXTURES = {"servers", "default_servers", "api_server", "action_server", "browser"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 _SESSION_START = {"time": 0.0}
 
 
@@ -96,16 +107,11 @@ def pytest_sessionstart(session) -> None:
 
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory):
-    """One action server + Rasa pair for read-only end-to-end tests (fresh sender ids)."""
-    from harness.servers import running_servers
+    """The shared server pair (harness.shared) for end-to-end tests that only talk to it,
+    each as a fresh patient; a module that stops or reconfigures servers defines its own."""
+    from harness.shared import shared_servers
 
-    workdir = tmp_path_factory.mktemp("shared-servers")
-    env = {
-        "CLINIC_NAME": "E2E Spine Clinic",
-        "CLINIC_PHONE": "555-0142",
-        "CLINIC_CONFIG": "",
-    }
-    with running_servers(workdir, env) as running:
+    with shared_servers(tmp_path_factory.mktemp("shared-servers")) as running:
         yield running
 
 

@@ -19,6 +19,8 @@ from bot.core.paths import PROJECT_ROOT
 from bot.server import action_server as action_server_module
 from harness.servers import Servers, free_port
 
+pytestmark = pytest.mark.slow  # starts the action server
+
 # The shared secret Rasa sends; this module's server is started with it.
 TOKEN = secrets.token_hex(32)
 

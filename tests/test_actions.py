@@ -46,9 +46,6 @@ def clinic(monkeypatch, tmp_path):
     monkeypatch.setenv("CLINIC_NAME", "Test Spine Clinic")
     monkeypatch.setenv("CLINIC_PHONE", "555-0100")
     monkeypatch.setenv("CLINIC_CONFIG", "")
-    context.clinic_settings.cache_clear()
-    yield
-    context.clinic_settings.cache_clear()
 
 
 async def run(action, tracker, domain):

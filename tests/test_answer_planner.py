@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.core.gibberish import is_gibberish
+from bot.core.gibberish import is_gibberish, too_short
 from bot.core.paths import ENCODER_DIR
 from bot.nlu.encoder import SentenceEncoder
 from bot.nlu.planner import (
@@ -106,3 +106,10 @@ def test_settings_come_from_the_component_config() -> None:
     settings = PlannerSettings.from_config({"fallback_threshold": 0.4, "unknown": 1})
     assert settings.fallback_threshold == 0.4
     assert isinstance(np.float32(settings.fact_match), np.floating)
+
+
+def test_a_lone_letter_is_too_short_to_classify() -> None:
+    for text in ("a", " k. ", "?", "🙂", "i?"):
+        assert too_short(text), text
+    for text in ("hi", "ok", "2", "rfa?", "a b"):
+        assert not too_short(text), text

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bot.core.facts import GENERAL, FactStoreError, ReloadingFactStore, load_fact_store
+from bot.core.facts import FactStoreError, ReloadingFactStore, load_fact_store
 from bot.core.paths import FACTS_FILE, PROJECT_ROOT
 from tests.conftest import write
 from tests.readability import grade_level
@@ -117,12 +117,21 @@ def test_reloading_store_picks_up_edits_and_keeps_last_good(tmp_path: Path) -> N
     path = write(tmp_path, "facts.yml", GOOD_STORE)
     loader = ReloadingFactStore(path)
     assert loader.get().fact("fji_pain").answer == "A short plain answer."
-    time.sleep(0.01)
-    write(tmp_path, "facts.yml", GOOD_STORE.replace("A short plain answer.", "Edited answer."))
+
+    def edit(text: str, second: int) -> None:
+        # A distinct modification time per edit, however fast the file system clock ticks.
+        write(tmp_path, "facts.yml", text)
+        os.utime(path, ns=(second * 10**9, second * 10**9))
+
+    edited = GOOD_STORE.replace("A short plain answer.", "Edited answer.")
+    edit(edited, 1)
     assert loader.get().fact("fji_pain").answer == "Edited answer."
-    write(tmp_path, "facts.yml", GOOD_STORE.replace("answer: Edited", "answer: ''"))
-    write(tmp_path, "facts.yml", "facts: [broken")
+    edit(edited.replace("answer: Edited answer.", "answer: ''"), 2)  # fails the schema
     assert loader.get().fact("fji_pain").answer == "Edited answer."
+    edit("facts: [broken", 3)  # not YAML
+    assert loader.get().fact("fji_pain").answer == "Edited answer."
+    edit(GOOD_STORE.replace("A short plain answer.", "Fixed answer."), 4)
+    assert loader.get().fact("fji_pain").answer == "Fixed answer."
 
 
 # --- the real store -------------------------------------------------------------
@@ -204,12 +213,6 @@ def test_every_topic_intent_is_in_the_domain_and_nlu(store, domain) -> None:
     answered = {t.intent for t in store.topics.values() if t.intent}
     special = {"ask_personal_advice", "ask_uncovered", "ask_follow_up"}
     assert asked - special == answered
-
-
-def test_procedure_specific_facts_name_known_procedures(store) -> None:
-    for fact in store.facts:
-        for procedure in fact.procedures:
-            assert procedure == GENERAL or procedure in store.procedures
 
 
 def test_every_topic_offers_between_one_and_three_follow_ups(store) -> None:

@@ -22,8 +22,8 @@ from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, 
 from rasa.shared.core.domain import Domain
 
 from bot.server import health
+from harness.client import rest
 from harness.servers import Servers, running_servers
-from tests.test_rest_e2e import say
 
 
 def get_health(servers: Servers) -> tuple:
@@ -102,10 +102,7 @@ def test_healthy_then_action_server_problems(tmp_path: Path) -> None:
         assert body["tracker_store"]["ok"] is True
         assert body["tracker_store"]["type"] == "SQLTrackerStore"
 
-        actions = next(p for p in servers.processes if "bot.server.action_server" in p.args)
-        actions.terminate()
-        actions.wait(timeout=30)
-        servers.processes.remove(actions)
+        servers.stop_process("actions")
         status, body = get_health(servers)
         assert status == 503
         assert body["status"] == "fail"
@@ -156,7 +153,7 @@ def test_unavailable_tracker_store_is_loud_and_unhealthy(tmp_path: Path) -> None
         assert body["model"]["ok"] and body["action_server"]["ok"]
 
         # The assistant still answers (from memory), and every lost save is counted.
-        replies = say(servers, uuid.uuid4().hex, "does a facet injection hurt?")
+        replies = rest(servers, uuid.uuid4().hex, "does a facet injection hurt?")
         assert "Source:" in replies[0]["text"]
         status, body = get_health(servers)
         assert status == 503 and body["tracker_store"]["failures"] >= 1

@@ -50,6 +50,7 @@ def agent():
     return Agent.load(str(MODEL_FILE))
 
 
+@pytest.mark.slow  # loads the trained model
 def test_heldout_accuracy(agent) -> None:
     examples = load_data(str(HELDOUT_FILE)).intent_examples
 

@@ -20,9 +20,8 @@ import urllib.parse
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from rasa.core.channels.channel import UserMessage
@@ -32,15 +31,13 @@ from bot.channels import plain_text
 from bot.channels.signed_webhook import SignedWebhookInput, _resolve_db_path, sign
 from bot.channels.sms import PlainTextSmsOutput, TwilioSmsInput, TwilioTransport
 from bot.core.paths import PROJECT_ROOT
+from harness.client import post
 from harness.servers import Servers
+from harness.shared import API_TOKEN, CLINIC_PHONE
+from harness.shared import SMS_MAX_CHARS as MAX_CHARS
+from harness.shared import WEBHOOK_SECRET as SECRET
+from harness.shared import WEBHOOK_TOKEN as TOKEN
 
-pytestmark = pytest.mark.slow
-
-SECRET = "test-secret-" + uuid.uuid4().hex
-TOKEN = "test-token-" + uuid.uuid4().hex
-API_TOKEN = "api-" + uuid.uuid4().hex
-MAX_CHARS = 200
-CLINIC_PHONE = "555-0142"
 PREFIX = re.compile(r"^\((\d+)/(\d+)\) ")
 
 
@@ -433,49 +430,6 @@ def test_sms_settings_come_from_the_environment(monkeypatch, tmp_path: Path) -> 
 
 
 # --- end to end: real Rasa, real model ------------------------------------------------
-
-
-@contextmanager
-def servers_with_tracker_api(workdir: Path, env: Dict[str, str]) -> Iterator[Servers]:
-    """Like harness.servers.running_servers, plus Rasa's HTTP API to read trackers."""
-    servers = Servers(workdir, env)
-    try:
-        servers.start_actions()
-        servers.start_rasa(["--enable-api", "--auth-token", API_TOKEN])
-        yield servers
-    finally:
-        servers.stop()
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory) -> Iterator[Servers]:
-    workdir = tmp_path_factory.mktemp("messaging")
-    env = {
-        "WEBHOOK_SECRET": SECRET,
-        "WEBHOOK_TOKEN": TOKEN,
-        "WEBHOOK_DB": str(workdir / "webhook.sqlite3"),
-        "TWILIO_ACCOUNT_SID": "ACtest",
-        "TWILIO_AUTH_TOKEN": "dummy-token",
-        "TWILIO_NUMBER": "+15550009999",
-        "SMS_OUTBOX": str(workdir / "outbox.jsonl"),
-        "SMS_MAX_CHARS": str(MAX_CHARS),
-        "CLINIC_NAME": "Messaging Spine Clinic",
-        "CLINIC_PHONE": CLINIC_PHONE,
-        "CLINIC_CONFIG": "",
-    }
-    with servers_with_tracker_api(workdir, env) as running:
-        running.webhook_db = Path(env["WEBHOOK_DB"])
-        running.outbox = Path(env["SMS_OUTBOX"])
-        yield running
-
-
-def post(servers: Servers, path: str, data: bytes, headers: Dict[str, str]) -> Tuple[int, bytes]:
-    request = urllib.request.Request(servers.url + path, data=data, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=90) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 def webhook_post(

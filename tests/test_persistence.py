@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
+from harness.client import rest
 from harness.servers import running_servers
-from tests.test_rest_e2e import say
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +26,13 @@ def user_texts(db, sender: str) -> list:
 def test_history_and_procedure_survive_a_restart(tmp_path, store) -> None:
     sender = uuid.uuid4().hex
     with running_servers(tmp_path) as servers:
-        first = say(servers, sender, "what is a medial branch block")
+        first = rest(servers, sender, "what is a medial branch block")
         assert store.fact("mbb_what_is").answer in first[0]["text"]
 
         servers.stop_rasa()
         servers.start_rasa()
 
-        follow_up = say(servers, sender, "how long does it last?")
+        follow_up = rest(servers, sender, "how long does it last?")
         assert follow_up[0]["text"].startswith(store.fact("mbb_duration").answer)
         assert user_texts(servers.tracker_db, sender) == [
             "what is a medial branch block",

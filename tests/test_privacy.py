@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -22,8 +23,8 @@ import sqlalchemy as sa
 from bot.channels.signed_webhook import sign
 from bot.core.paths import PROJECT_ROOT
 from bot.server import logging_privacy
+from harness.client import rest
 from harness.servers import running_servers
-from tests.test_rest_e2e import say
 
 # Fixed, not random: the canary is part of what NLU classifies, and a different string
 # per run once sent a question to the fallback instead of the action under test. Each
@@ -33,6 +34,22 @@ WEBHOOK_SECRET = uuid.uuid4().hex
 
 
 # --- unit tests of the scrubbing -------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """`install()` changes process-wide logging: undo it so later tests see stock logging."""
+    import structlog
+
+    factory = logging.getLogRecordFactory()
+    access = logging.getLogger("sanic.access")
+    filters = list(access.filters)
+    processors = list(structlog.get_config()["processors"])
+    yield
+    logging.setLogRecordFactory(factory)
+    access.filters[:] = filters
+    structlog.configure(processors=processors)
+    logging_privacy._installed_factory = None
 
 
 def _sqlalchemy_error() -> sa.exc.StatementError:
@@ -135,10 +152,7 @@ def _post_raw(url: str, body: bytes) -> int:
 
 def _stop_actions(servers) -> None:
     """Stop only the action server; Rasa keeps running."""
-    process = next(p for p in servers.processes if "bot.server.action_server" in p.args)
-    process.terminate()
-    process.wait(timeout=30)
-    servers.processes.remove(process)
+    servers.stop_process("actions")
 
 
 @pytest.mark.slow
@@ -153,10 +167,10 @@ def test_no_patient_text_in_any_log(tmp_path: Path) -> None:
     with running_servers(tmp_path, env) as servers:
         # Normal turns: a question, a follow-up, a red flag, the signed webhook.
         assert (
-            "Source:" in say(servers, sender, f"does a facet injection hurt? {CANARY}")[0]["text"]
+            "Source:" in rest(servers, sender, f"does a facet injection hurt? {CANARY}")[0]["text"]
         )
-        say(servers, sender, f"how long does it last {CANARY}")
-        red_flag = say(servers, sender, f"I lost control of my bladder {CANARY}")
+        rest(servers, sender, f"how long does it last {CANARY}")
+        red_flag = rest(servers, sender, f"I lost control of my bladder {CANARY}")
         assert "911" in red_flag[0]["text"]
         assert _post_webhook(servers.url, sender, f"what is an mbb {CANARY}") == 200
         # Malformed JSON quoting the canary.
@@ -170,14 +184,14 @@ def test_no_patient_text_in_any_log(tmp_path: Path) -> None:
                 " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
             )
         try:
-            say(servers, f"{sender}-store", f"does rfa hurt {CANARY}")
+            rest(servers, f"{sender}-store", f"does rfa hurt {CANARY}")
         finally:
             with sqlite3.connect(servers.tracker_db) as db:
                 db.execute("DROP TRIGGER refuse_writes")
 
         # The action server errors (broken clinic settings file), then is down.
-        # The settings file is read on every turn; a good one at start-up (a broken one
-        # would stop the action server from starting), broken while it runs.
+        # A good settings file at start-up (a broken one would stop the action server
+        # from starting), broken before the first turn reads it: no good version to keep.
         clinic = tmp_path / "clinic.yml"
         clinic.write_text("name: Privacy Clinic\n")
         _stop_actions(servers)
@@ -189,10 +203,10 @@ def test_no_patient_text_in_any_log(tmp_path: Path) -> None:
         # settings) is chosen by the deterministic rules: a question can go to the
         # rephrase fallback, which needs no settings, because the random canary makes
         # its text score differently on every run (seen once in CI).
-        say(servers, sender, f"I lost control of my bladder {CANARY}")
+        rest(servers, sender, f"I lost control of my bladder {CANARY}")
         _stop_actions(servers)
         actions_log += servers.logs["actions"].read_text()
-        say(servers, sender, f"I have a fever and my back is red {CANARY}")
+        rest(servers, sender, f"I have a fever and my back is red {CANARY}")
 
         rasa_log = servers.logs["rasa"].read_text()
 
@@ -230,7 +244,7 @@ def test_no_patient_text_in_the_log_without_the_health_channel(tmp_path: Path) -
                 "CREATE TRIGGER refuse_writes BEFORE INSERT ON events"
                 " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
             )
-        say(servers, "no-health", f"does rfa hurt {CANARY}")
+        rest(servers, "no-health", f"does rfa hurt {CANARY}")
         rasa_log = servers.logs["rasa"].read_text()
     # Rasa's own fail-safe store logged the failed INSERT (the health channel is absent)...
     assert "Error happened when trying to save conversation tracker" in rasa_log

@@ -174,7 +174,7 @@ class ServeScript:
             if self.process is not None and parent == self.process.pid:
                 if "bot.server.action_server" in cmdline:
                     found["actions"] = int(entry.name)
-                elif " run " in cmdline and "rasa" in cmdline:
+                elif "bot.server.launcher run " in cmdline:
                     found["rasa"] = int(entry.name)
         return found
 

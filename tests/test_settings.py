@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from bot.core.settings import ClinicSettings, SettingsError, describe, load_settings
+from bot.core.settings import (
+    ClinicSettings,
+    SettingsError,
+    current_settings,
+    describe,
+    load_settings,
+)
 from tests.conftest import write
 
 
@@ -53,3 +61,31 @@ def test_start_up_line_says_which_clinic_and_from_where(tmp_path) -> None:
     )
     placeholder = describe(ClinicSettings(), {"CLINIC_CONFIG": ""})
     assert "placeholder" in placeholder and "no settings file" in placeholder
+
+
+def test_current_settings_follow_edits_and_keep_the_last_good(monkeypatch, tmp_path) -> None:
+    """Every process reads settings this way: an edit needs no restart, a typo breaks nothing."""
+    path = write(tmp_path, "clinic.yml", "name: First Clinic\n")
+    monkeypatch.setenv("CLINIC_CONFIG", str(path))
+    monkeypatch.delenv("CLINIC_NAME", raising=False)
+    assert current_settings().name == "First Clinic"
+
+    def edit(text: str, second: int) -> None:
+        path.write_text(text, encoding="utf-8")
+        os.utime(path, ns=(second * 10**9, second * 10**9))
+
+    edit("name: Second Clinic\n", 1)
+    assert current_settings().name == "Second Clinic"
+    edit("name: [unclosed\n", 2)
+    assert current_settings().name == "Second Clinic"  # the broken edit is not served
+    edit("name: Third Clinic\n", 3)
+    assert current_settings().name == "Third Clinic"
+    monkeypatch.setenv("CLINIC_NAME", "From The Environment")
+    assert current_settings().name == "From The Environment"  # environment over file
+
+
+def test_current_settings_raise_when_never_readable(monkeypatch, tmp_path) -> None:
+    path = write(tmp_path, "clinic.yml", "name: [unclosed\n")
+    monkeypatch.setenv("CLINIC_CONFIG", str(path))
+    with pytest.raises(SettingsError):
+        current_settings()

@@ -43,7 +43,7 @@ def test_rasa_shell_answers_a_typed_question(tmp_path, store) -> None:
         assert source_line.rstrip().endswith(").")  # nothing printed on the end of it
         shell.sendline("1")  # one keystroke (and Enter) asks the first follow-up
         shell.expect("-> How long is the recovery")
-        shell.expect("Source:")
+        shell.expect("Sources?:")  # the whole topic: it may cite both articles
         shell.expect("Your input ->")
         follow_up = ANSI.sub("", (tmp_path / "shell.log").read_text())
         assert "-> How long is the recovery?" in follow_up

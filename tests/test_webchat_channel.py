@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import urllib.error
 import urllib.request
 import uuid
@@ -23,17 +22,12 @@ from rasa.core.channels.channel import register
 from sanic import Sanic
 
 from bot.channels.webchat import ASSETS, WEB_DIR, WebChatInput, widget_config
+from harness.servers import free_port
 
 PREFIX = "/webhooks/webchat"
 SOCKET_IO = WEB_DIR / ASSETS["socket.io.min.js"][0]
 
 Reply = Tuple[int, Dict[str, str], bytes]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def lowered(headers) -> Dict[str, str]:

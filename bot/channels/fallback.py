@@ -31,7 +31,7 @@ from bot.channels import guard
 from bot.core import answers, environment, safety
 from bot.core.answers import Reply
 from bot.core.facts import FactStore, FactStoreError, ReloadingFactStore
-from bot.core.settings import ClinicSettings, SettingsError, load_settings
+from bot.core.settings import ClinicSettings, SettingsError, current_settings
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class CountingOutputChannel(OutputChannel):
 def _settings() -> ClinicSettings:
     """The clinic settings; a broken settings file must not stop the apology."""
     try:
-        return load_settings()
+        return current_settings()
     except SettingsError:
         logger.exception("clinic settings are broken; the fallback reply uses placeholders")
         return ClinicSettings()
@@ -182,6 +182,23 @@ async def run_turn(
             time.monotonic() - started,
         )
     await send_reply(output, message.sender_id, fallback_reply(cleaned.text))
+
+
+async def hand_over(on_new_message: OnNewMessage, message: UserMessage) -> bool:
+    """Give `message` to a channel's handler; False (logged, no text) if that raised.
+
+    `protect` already answers every failure of the assistant itself. What can still
+    raise is a channel's own delivery, e.g. the SMS provider refusing a reply: the
+    webhook channels then answer 500 so the platform retries the message later.
+    """
+    try:
+        await on_new_message(message)
+    except Exception:
+        logger.exception(
+            "%s: could not process message %s", message.input_channel, message.message_id
+        )
+        return False
+    return True
 
 
 def protect(on_new_message: OnNewMessage) -> OnNewMessage:

@@ -35,6 +35,7 @@ from sanic.response import HTTPResponse
 from bot.channels import fallback
 from bot.channels.json_body import BadRequest, json_object, string_field
 from bot.channels.output import WholeMessageCollector
+from bot.channels.routes import add_status_route
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -102,9 +103,7 @@ class SafeRestInput(RestInput):
         rest = Blueprint("safe_rest_webhook", __name__)
         protected = fallback.protect(on_new_message)
 
-        @rest.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        add_status_route(rest)
 
         @rest.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -45,6 +45,7 @@ from sanic.response import HTTPResponse
 from bot.channels import fallback
 from bot.channels.json_body import BadRequest, json_object, string_field
 from bot.channels.output import WholeMessageCollector
+from bot.channels.routes import add_status_route
 from bot.core.paths import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -314,19 +315,15 @@ class SignedWebhookInput(InputChannel):
                 )
                 return 200, stored.response
             collector = WholeMessageCollector()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        inbound.text,
-                        collector,
-                        inbound.sender,
-                        input_channel=self.name(),
-                        message_id=inbound.message_id,
-                    )
-                )
-            except Exception:
+            message = UserMessage(
+                inbound.text,
+                collector,
+                inbound.sender,
+                input_channel=self.name(),
+                message_id=inbound.message_id,
+            )
+            if not await fallback.hand_over(on_new_message, message):
                 # Nothing stored: the platform's retry gets another chance.
-                logger.exception("signed_webhook: could not process %s", inbound.message_id)
                 return 500, {"error": "the message could not be processed, retry later"}
             result = {
                 "message_id": inbound.message_id,
@@ -350,9 +347,7 @@ class SignedWebhookInput(InputChannel):
         # Cleaned text, and a safe reply instead of silence (bot/channels/fallback.py).
         protected = fallback.protect(on_new_message)
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if self.configured else "not configured"})
+        add_status_route(webhook, lambda: self.configured)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

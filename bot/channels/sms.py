@@ -37,6 +37,7 @@ from twilio.rest import Client
 
 from bot.channels import fallback, plain_text
 from bot.channels.output import urgency_of
+from bot.channels.routes import add_status_route
 from bot.core.facts import FactStoreError, load_fact_store
 
 logger = logging.getLogger(__name__)
@@ -277,19 +278,12 @@ class TwilioSmsInput(TwilioInput):
         # Numbers refer to the choices of the latest bot turn only.
         self.choices.clear(sender)
         message_sid = _first(form, "MessageSid")
-        try:
-            await on_new_message(
-                UserMessage(
-                    text,
-                    self.get_output_channel(),
-                    sender,
-                    input_channel=self.name(),
-                    message_id=message_sid,
-                )
-            )
-        except Exception:
-            logger.exception("twilio_sms: could not process message %s", message_sid)
-            return 500, ""
+        output = self.get_output_channel()
+        message = UserMessage(
+            text, output, sender, input_channel=self.name(), message_id=message_sid
+        )
+        if not await fallback.hand_over(on_new_message, message):
+            return 500, ""  # Twilio retries; the provider's outage is logged
         return 204, ""
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -297,9 +291,7 @@ class TwilioSmsInput(TwilioInput):
         # Cleaned text, and a safe reply instead of silence (bot/channels/fallback.py).
         protected = fallback.protect(on_new_message)
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if self.configured else "not configured"})
+        add_status_route(webhook, lambda: self.configured)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

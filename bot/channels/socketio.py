@@ -28,19 +28,18 @@ import inspect
 import json
 import logging
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 import engineio
 import socketio
 from rasa.core.channels.channel import UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
 
 from bot.channels import fallback
 from bot.channels.output import WholeMessageSocketIOOutput
-from bot.core.settings import SettingsError, load_settings
+from bot.channels.routes import add_status_route
+from bot.core.settings import SettingsError, current_settings, parse_origins
 from bot.server.rasa_internals import cors_flag_allows
 
 logger = logging.getLogger(__name__)
@@ -52,16 +51,10 @@ MAX_SESSION_ID_CHARS = 128
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
-def _origins(value: Any) -> Tuple[str, ...]:
-    """Origins from a comma-separated string or a list, without trailing slashes."""
-    items = value.split(",") if isinstance(value, str) else list(value or [])
-    return tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
-
-
 def settings_origins() -> Tuple[str, ...]:
     """The clinic settings' allowed origins (read per connection, like the answers)."""
     try:
-        return tuple(getattr(load_settings(), "allowed_origins", ()) or ())
+        return tuple(current_settings().allowed_origins)
     except SettingsError:
         logger.exception("socketio: clinic settings are broken; allowing same-origin only")
         return ()
@@ -70,8 +63,10 @@ def settings_origins() -> Tuple[str, ...]:
 class OriginPolicy:
     """Which browser origins may open a socket.io connection."""
 
-    def __init__(self, configured: Iterable[str] = ()) -> None:
-        self.configured = _origins(list(configured))
+    def __init__(self, configured: Any = ()) -> None:
+        """`configured`: credentials.yml's list (or comma-separated string), checked as
+        the clinic settings' origins are: a malformed origin or "*" stops the start-up."""
+        self.configured = parse_origins(configured, "credentials.yml socketio allowed_origins")
 
     def own_origins(self, port: int) -> List[str]:
         return [f"http://{host}:{port}" for host in LOCAL_HOSTS]
@@ -181,7 +176,7 @@ class SafeSocketIOInput(SocketIOInput):
             credentials.get("jwt_method", "HS256"),
             credentials.get("metadata_key", "metadata"),
         )
-        channel.origin_policy = OriginPolicy(_origins(credentials.get("allowed_origins")))
+        channel.origin_policy = OriginPolicy(credentials.get("allowed_origins"))
         return channel
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -199,9 +194,7 @@ class SafeSocketIOInput(SocketIOInput):
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
 
-        @socketio_webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        add_status_route(socketio_webhook)
 
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: Dict, auth: Optional[Dict]) -> bool:

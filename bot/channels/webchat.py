@@ -26,7 +26,7 @@ from sanic.response import HTTPResponse
 from bot.core.answers import STARTER_TOPICS, topic_buttons
 from bot.core.facts import FactStoreError, ReloadingFactStore
 from bot.core.paths import PROJECT_ROOT
-from bot.core.settings import SettingsError, load_settings
+from bot.core.settings import SettingsError, current_settings
 
 logger = logging.getLogger(__name__)
 
@@ -127,20 +127,20 @@ def starter_questions() -> List[Dict[str, str]]:
     return [button.as_dict() for button in topic_buttons(store, STARTER_TOPICS)]
 
 
-def widget_config(environ: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+def widget_config() -> Dict[str, Any]:
     """Branding and contact details for the widget, from the clinic settings.
 
     Read per request, like the action server does, so what the widget shows and what
     the answers say come from the same place. Only the fields named in WIDGET_FIELDS
     are published: a setting added later is not exposed to every browser by accident.
     """
-    settings = load_settings(environ)
+    settings = current_settings()
     config: Dict[str, Any] = {name: getattr(settings, name) for name in WIDGET_FIELDS}
     config["starters"] = starter_questions()
     return config
 
 
-def demo_page(web_dir: Path = WEB_DIR, environ: Optional[Dict[str, str]] = None) -> HTTPResponse:
+def demo_page(web_dir: Path = WEB_DIR) -> HTTPResponse:
     """The demo clinic page, with the clinic's name and title filled in (HTML-escaped)."""
     path = web_dir / "index.html"
     try:
@@ -148,7 +148,7 @@ def demo_page(web_dir: Path = WEB_DIR, environ: Optional[Dict[str, str]] = None)
     except OSError:
         return missing_asset(path)
     try:
-        settings = load_settings(environ)
+        settings = current_settings()
     except SettingsError as error:
         logger.error("web chat demo page: %s", error)
         return response.text(f"Clinic settings are broken: {error}\n", status=500)

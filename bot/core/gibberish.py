@@ -53,3 +53,10 @@ def is_gibberish(text: str, known: Iterable[str] = ()) -> bool:
         return False
     unknown = [word for word in words if word not in lexicon and word not in extra]
     return len(unknown) / len(words) >= UNKNOWN_SHARE
+
+
+def too_short(text: str) -> bool:
+    """True for a message with at most one letter and no digit ("a", "?", "k."): nothing
+    to classify, so the patient is asked to rephrase rather than given a guessed topic."""
+    letters = sum(char.isalpha() for char in text)
+    return letters <= 1 and not any(char.isdigit() for char in text)

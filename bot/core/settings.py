@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import yaml
 
 from bot.core.paths import PROJECT_ROOT
+from bot.core.reloading import Reloading
 
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "clinic.yml"
 
@@ -152,6 +154,33 @@ def load_settings(
     values: Dict[str, Any] = _file_values(config_file, required)
     values.update(_env_values(environ))
     return ClinicSettings(**values)
+
+
+EnvironmentKey = Tuple[Tuple[str, str], ...]
+
+
+@lru_cache(maxsize=8)
+def _reloading(environment: EnvironmentKey) -> Reloading[ClinicSettings]:
+    environ = dict(environment)
+    path, _ = config_file_in(environ)
+    return Reloading(
+        lambda: load_settings(environ),
+        (path,) if path is not None else (),
+        errors=(SettingsError, OSError),
+        what="Clinic settings",
+    )
+
+
+def current_settings() -> ClinicSettings:
+    """The settings in force, for every process that answers patients.
+
+    Re-read when the settings file changes, like the fact store and the red-flag rules,
+    so a clinic's edit reaches the action server and Rasa alike without a restart; a
+    broken edit is logged and the last good settings stay. Raises SettingsError only
+    when no good version was ever read. The CLINIC_* environment is part of the key.
+    """
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIX)))
+    return _reloading(environment).get()
 
 
 def describe(settings: ClinicSettings, environ: Optional[Mapping[str, str]] = None) -> str:

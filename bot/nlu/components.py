@@ -34,7 +34,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.channels.plain_text import parse_choice_number
 from bot.core import language, safety
 from bot.core.facts import FactStore, ReloadingFactStore
-from bot.core.gibberish import is_gibberish
+from bot.core.gibberish import is_gibberish, too_short
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.planner import (
     AnswerPlanner,
@@ -240,11 +240,13 @@ class AnswerPlannerComponent(GraphComponent):
             vector = message.get(SENTENCE_VECTOR_KEY)
             if vector is None:
                 continue
-            # Keyboard mash, and a bare number that no channel mapped to an offered choice
-            # ("2" over REST), are not questions: never a guessed topic.
+            # Keyboard mash, a lone letter, and a bare number that no channel mapped to an
+            # offered choice ("2" over REST), are not questions: never a guessed topic.
             unreadable = (
                 "gibberish"
                 if is_gibberish(text, known_words)
+                else "too short"
+                if too_short(text)
                 else "bare number"
                 if parse_choice_number(text) is not None
                 else None

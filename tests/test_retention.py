@@ -22,7 +22,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.__main__ import main
 from bot.core.paths import PROJECT_ROOT
-from bot.ops import retention
+from bot.ops.tracker_db import TrackerDbError, engine_from_endpoints, parse_age
 
 DAY = 24 * 3600.0
 NOW = time.time()
@@ -63,11 +63,11 @@ def event_counts(db: Path) -> Dict[str, int]:
 
 
 def test_parse_age() -> None:
-    assert retention.parse_age("30d").total_seconds() == 30 * DAY
-    assert retention.parse_age(" 12H ").total_seconds() == 12 * 3600
+    assert parse_age("30d").total_seconds() == 30 * DAY
+    assert parse_age(" 12H ").total_seconds() == 12 * 3600
     for bad in ("30", "d", "30w", "-1d", "0d", "1.5d", ""):
         with pytest.raises(argparse.ArgumentTypeError):
-            retention.parse_age(bad)
+            parse_age(bad)
 
 
 def test_purge_deletes_whole_conversations_whose_last_event_is_old(tracker_db, capsys) -> None:
@@ -121,12 +121,12 @@ def test_a_database_server_url_is_built_like_rasa_does(tmp_path) -> None:
         "  port: 5432\n  db: rasa\n  username: ${DB_USER}\n  password: ${DB_PASSWORD}\n"
     )
     environ = {"DB_USER": "rasa", "DB_PASSWORD": "pw"}
-    engine = retention.engine_from_endpoints(endpoints, environ)  # does not connect
+    engine = engine_from_endpoints(endpoints, environ)  # does not connect
     assert engine.url.render_as_string(hide_password=False) == (
         "postgresql://rasa:pw@db.example.org:5432/rasa"
     )
-    with pytest.raises(retention.RetentionError, match="DB_PASSWORD"):
-        retention.engine_from_endpoints(endpoints, {"DB_USER": "rasa"})
+    with pytest.raises(TrackerDbError, match="DB_PASSWORD"):
+        engine_from_endpoints(endpoints, {"DB_USER": "rasa"})
 
 
 def test_webhook_delivery_records_are_purged_too(tracker_db, tmp_path, capsys) -> None:

@@ -450,6 +450,52 @@
     return node;
   }
 
+  // "Was this helpful?" under each answer (a reply with a source line). The vote goes to
+  // the server as a `feedback` event with the answer's text, never as a message, and is
+  // kept in the transcript so a reload shows it was given (bot/channels/feedback.py).
+  function isAnswer(entry) {
+    return entry.text.split(/\n{2,}/).some((part) => SOURCE_LINE.test(part.trim()));
+  }
+
+  function feedbackRow(entry) {
+    const row = el("div", {
+      className: "wc-feedback",
+      role: "group",
+      "aria-label": "Was this answer helpful?",
+    });
+    const thanks = () => {
+      row.textContent = "";
+      row.append(el("p", { className: "wc-feedback-thanks", text: "Thanks for your feedback." }));
+    };
+    if (entry.vote) {
+      thanks();
+      return row;
+    }
+    row.append(el("span", { className: "wc-feedback-label", text: "Helpful?" }));
+    [
+      ["up", "Yes"],
+      ["down", "No"],
+    ].forEach(([vote, label]) => {
+      const button = el("button", {
+        type: "button",
+        className: "wc-vote wc-vote-" + vote,
+        "aria-label": label + ", this answer was " + (vote === "up" ? "helpful" : "not helpful"),
+        text: label,
+      });
+      button.addEventListener("click", () => {
+        entry.vote = vote;
+        saveTranscript();
+        if (state.socket) {
+          state.socket.emit("feedback", { vote, answer: entry.text, session_id: state.sessionId });
+        }
+        thanks();
+        ui.input.focus();
+      });
+      row.append(button);
+    });
+    return row;
+  }
+
   /** Draw one transcript entry; consecutive bot parts of one reply share a bubble. */
   function draw(entry) {
     if (entry.from === "user") {
@@ -461,6 +507,7 @@
     } else {
       if (!lastBotBubble) lastBotBubble = bubble("bot");
       renderBotText(lastBotBubble, entry.text);
+      if (isAnswer(entry)) lastBotBubble.append(feedbackRow(entry));
     }
   }
 

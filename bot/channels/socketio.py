@@ -37,6 +37,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from sanic import Blueprint, response
 
 from bot.channels import fallback
+from bot.channels.feedback import parse_vote, record_vote
 from bot.channels.output import WholeMessageSocketIOOutput
 from bot.channels.routes import add_status_route
 from bot.core.settings import SettingsError, current_settings, parse_origins
@@ -220,6 +221,25 @@ class SafeSocketIOInput(SocketIOInput):
                 if inspect.isawaitable(entered):
                     await entered
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @socketio_webhook.listener("before_server_start")
+        async def remember_app(app: Any, _: Any) -> None:
+            self.app = app  # Rasa puts the agent on app.ctx once the model is loaded
+
+        @sio.on("feedback", namespace=self.namespace)
+        async def feedback(sid: str, data: Any = None) -> bool:
+            """A widget vote on an answer (bot/channels/feedback.py); True when stored."""
+            vote = parse_vote(data)
+            sender_id = _session_id(data) if self.session_persistence else sid
+            agent = getattr(getattr(getattr(self, "app", None), "ctx", None), "agent", None)
+            if vote is None or sender_id is None or agent is None:
+                logger.warning("socketio: ignored a feedback event that is not a vote")
+                return False
+            try:
+                return await record_vote(agent, sender_id, vote)
+            except Exception:
+                logger.exception("socketio: could not store a vote")
+                return False
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any = None) -> None:

@@ -7,6 +7,7 @@ no fact for gets an honest "the articles don't say" and a referral.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Collection, Iterable, List, Optional, Sequence, Tuple
 
@@ -50,6 +51,18 @@ class Reply:
 
 
 SOURCE_PREFIXES = ("Source: ", "Sources: ")
+
+
+# A widget vote on an answer is stored in this slot as {"vote": one of VOTES, "answer":
+# answer_digest(text)} (bot/channels/feedback.py) and read back by the staff review.
+FEEDBACK_SLOT = "feedback"
+VOTES = ("up", "down")
+
+
+def answer_digest(text: str) -> str:
+    """A short fingerprint of an answer's text: a widget vote names the answer it rates
+    with it (bot/channels/feedback.py), and the staff review finds that answer again."""
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:16]
 
 
 def with_note(reply: Reply, note: str) -> Reply:

@@ -21,47 +21,26 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import re
 import sqlite3
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
-import yaml
+from bot.ops.tracker_db import (
+    SQLITE_TIMEOUT_S,
+    TrackerDbError,
+    add_source_arguments,
+    engine_for,
+    parse_age,
+)
 
-from bot.core.paths import PROJECT_ROOT
+# The purge's errors are the tracker store's (bad arguments: exit code 2).
+RetentionError = TrackerDbError
 
-DEFAULT_ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
-_AGE = re.compile(r"^\s*([0-9]+)\s*([dh])\s*$", re.IGNORECASE)
-_UNITS = {"d": dt.timedelta(days=1), "h": dt.timedelta(hours=1)}
 # Keeps each DELETE's IN (...) list well under database parameter limits.
 BATCH = 500
-# Waiting this long for Rasa's write lock on SQLite beats failing the nightly purge.
-SQLITE_TIMEOUT_S = 30
-
-
-class RetentionError(Exception):
-    """The purge cannot run; `exit_code` 2 for bad arguments, 1 for runtime failures."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def parse_age(text: str) -> dt.timedelta:
-    """'30d' or '12h' -> timedelta; argparse turns the error into exit code 2."""
-    match = _AGE.match(text or "")
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an age like 30d (days) or 12h (hours)")
-    amount = int(match.group(1))
-    if amount <= 0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: the age must be at least 1 (0 would delete every conversation)"
-        )
-    return amount * _UNITS[match.group(2).lower()]
 
 
 @dataclass(frozen=True)
@@ -71,91 +50,6 @@ class PurgeResult:
     conversations: int
     events: int
     kept_conversations: int
-
-
-def sqlite_engine(path: Path) -> Any:
-    """An engine on an existing SQLite tracker store (never creates a file)."""
-    import sqlalchemy as sa
-
-    if not path.is_file():
-        raise RetentionError(f"{path}: no such database file", exit_code=2)
-    return sa.create_engine(
-        f"sqlite:///{path.resolve()}", connect_args={"timeout": SQLITE_TIMEOUT_S}
-    )
-
-
-_ENV_REFERENCE = re.compile(r"\$\{([^}]+)\}")
-
-
-def _expand(value: str, environ: Mapping[str, str]) -> str:
-    """`${VAR}` as Rasa expands it in endpoints.yml; unset variables are an error."""
-
-    def substitute(match: re.Match) -> str:
-        name = match.group(1)
-        if name not in environ:
-            raise RetentionError(f"environment variable {name} (used in endpoints) is not set")
-        return environ[name]
-
-    return _ENV_REFERENCE.sub(substitute, value)
-
-
-def tracker_store_config(
-    endpoints: Path, environ: Optional[Mapping[str, str]] = None
-) -> Dict[str, str]:
-    """The `tracker_store` section of an endpoints file, variables expanded.
-
-    Read without Rasa (whose reader expands every ${VAR} in the file, so the action
-    server's token would have to be set just to purge) and with YAML's base loader,
-    which leaves `${...}` alone even when Rasa's loader hooks are active.
-    """
-    environ = os.environ if environ is None else environ
-    if not endpoints.is_file():
-        raise RetentionError(f"{endpoints}: no such endpoints file", exit_code=2)
-    try:
-        document = yaml.load(endpoints.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
-    except yaml.YAMLError as error:
-        raise RetentionError(f"{endpoints}: not valid YAML ({error})", exit_code=2) from None
-    section = (document or {}).get("tracker_store") if isinstance(document, dict) else None
-    if not isinstance(section, dict) or section.get("type", "").lower() != "sql":
-        kind = section.get("type") if isinstance(section, dict) else None
-        raise RetentionError(
-            f"{endpoints}: tracker_store type is {kind!r}; purge supports the SQL tracker"
-            " store only",
-            exit_code=2,
-        )
-    return {
-        key: _expand(value, environ) for key, value in section.items() if isinstance(value, str)
-    }
-
-
-def engine_from_endpoints(endpoints: Path, environ: Optional[Mapping[str, str]] = None) -> Any:
-    """An engine on the SQL tracker store configured in Rasa's endpoints.yml.
-
-    The same keys as Rasa's SQLTrackerStore (dialect, url, port, db, username,
-    password, query). A relative SQLite path is taken from the endpoints file's
-    directory, where scripts/serve.sh starts Rasa.
-    """
-    import sqlalchemy as sa
-
-    config = tracker_store_config(endpoints, environ)
-    dialect = config.get("dialect", "sqlite")
-    db = config.get("db", "rasa.db")
-    if dialect == "sqlite":
-        path = Path(db)
-        return sqlite_engine(path if path.is_absolute() else endpoints.parent / path)
-    port = config.get("port")
-    try:
-        url = sa.engine.URL.create(
-            drivername=dialect,
-            username=config.get("username") or None,
-            password=config.get("password") or None,
-            host=config.get("url") or None,
-            port=int(port) if port else None,
-            database=db,
-        )
-    except ValueError as error:
-        raise RetentionError(f"{endpoints}: bad tracker_store ({error})", exit_code=2) from None
-    return sa.create_engine(url)
 
 
 def _stale_senders(connection: Any, cutoff: float) -> List[str]:
@@ -225,13 +119,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="AGE",
         help="delete conversations whose last message is older than this: 30d, 12h",
     )
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--db", type=Path, help="a SQLite tracker store file")
-    source.add_argument(
-        "--endpoints",
-        type=Path,
-        help=f"read the tracker store from this endpoints file (default: {DEFAULT_ENDPOINTS.name})",
-    )
+    add_source_arguments(parser)
     parser.add_argument(
         "--webhook-db",
         type=Path,
@@ -249,11 +137,7 @@ def run(args: argparse.Namespace, now: Optional[float] = None) -> int:
     since = dt.datetime.fromtimestamp(cutoff, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     verb = "would delete" if args.dry_run else "deleted"
     try:
-        engine = (
-            sqlite_engine(args.db)
-            if args.db
-            else engine_from_endpoints(args.endpoints or DEFAULT_ENDPOINTS)
-        )
+        engine = engine_for(args)
         result = purge_events(engine, cutoff, args.dry_run)
         print(
             f"{verb} {result.conversations} conversation(s), {result.events} event(s),"

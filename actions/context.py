@@ -44,6 +44,9 @@ def send(
         text=reply.text,
         buttons=[button.as_dict() for button in reply.buttons] or None,
         json_message=reply.custom(),
+        # Rasa keeps extra keys as the bot message's metadata: stored with the
+        # conversation and seen by the channels, which never show it to the patient.
+        outcome=reply.outcome,
     )
     events = []
     if reply.procedure is not None:

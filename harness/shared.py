@@ -42,6 +42,8 @@ def shared_env(workdir: Path) -> Dict[str, str]:
         "TWILIO_NUMBER": TWILIO_NUMBER,
         "SMS_OUTBOX": str(workdir / "outbox.jsonl"),
         "SMS_MAX_CHARS": str(SMS_MAX_CHARS),
+        # The API token also guards /webhooks/health/metrics (bot/server/metrics.py).
+        "RASA_AUTH_TOKEN": API_TOKEN,
     }
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -451,3 +453,108 @@ def test_embed_snippet_on_another_clinic_site(browser, tmp_path) -> None:
             site_server.wait(timeout=10)
     finally:
         servers.stop()
+
+
+def _stored_votes(servers: Servers) -> List[Dict[str, Any]]:
+    with sqlite3.connect(servers.tracker_db) as db:
+        rows = db.execute("SELECT data FROM events WHERE type_name = 'slot'").fetchall()
+    values = [json.loads(data) for (data,) in rows]
+    return [v["value"] for v in values if v.get("name") == "feedback"]
+
+
+def test_a_thumbs_down_is_stored_with_the_answer_it_rates(chat) -> None:
+    chat.open_chat()
+    chat.ask(QUESTION)
+    chat.wait_for_answers(1)
+    before = len(_stored_votes(chat.servers))
+    feedback = chat.page.locator(".wc-feedback").last
+    expect(feedback).to_contain_text("Helpful?")
+    feedback.get_by_role("button", name=re.compile("^No")).click()
+    expect(feedback).to_have_text("Thanks for your feedback.")
+    deadline = time.monotonic() + 30
+    while len(_stored_votes(chat.servers)) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    vote = _stored_votes(chat.servers)[-1]
+    assert vote["vote"] == "down" and re.fullmatch(r"[0-9a-f]{16}", vote["answer"])
+    chat.page.reload()  # the vote is remembered: no second vote on the same answer
+    expect(chat.panel).to_be_visible()
+    expect(chat.page.locator(".wc-feedback").last).to_have_text("Thanks for your feedback.")
+
+
+def _sample_review(encode):
+    """A week as a small clinic might see it (made-up messages), for the page and its picture."""
+    import datetime as dt
+
+    from bot.ops.review import build_review
+    from bot.ops.review_data import Turn
+
+    end = dt.datetime(2026, 12, 6, 18, tzinfo=dt.timezone.utc)
+    asked = [
+        ("does a facet injection hurt?", "ask_pain", "answered", "pain", "up", None),
+        ("how long does the relief last", "ask_duration", "answered", "duration", None, None),
+        (
+            "how long will rfa work for me",
+            "ask_duration",
+            "answered",
+            "duration",
+            "down",
+            "thumbs_down",
+        ),
+        ("where do I park for my appointment", "nlu_fallback", "fallback", None, None, "fallback"),
+        ("is there parking at the clinic", "nlu_fallback", "fallback", None, None, "fallback"),
+        (
+            "can I eat before the injection",
+            "ask_uncovered",
+            "not_covered",
+            None,
+            None,
+            "not_covered",
+        ),
+        (
+            "should I stop my blood thinner",
+            "ask_personal",
+            "personal_advice",
+            None,
+            None,
+            "personal_advice",
+        ),
+        ("I lost control of my bladder", "red_flag", "red_flag", None, None, None),
+        ("hi", "greet", "small_talk", None, None, None),
+    ]
+    turns = [
+        Turn(
+            f"p{n}",
+            end - dt.timedelta(hours=13 * n),
+            "socketio",
+            text,
+            intent,
+            0.9,
+            outcome,
+            topic,
+            vote,
+            reason,
+        )
+        for n, (text, intent, outcome, topic, vote, reason) in enumerate(asked)
+    ]
+    return build_review(turns, end - dt.timedelta(days=7), end, encode)
+
+
+def test_the_review_page_opens_from_disk_and_loads_nothing(browser, encoder, tmp_path) -> None:
+    from bot.ops.redaction import redact
+    from bot.ops.review_html import render
+
+    review = _sample_review(encoder.encode)
+    page_file = tmp_path / "review.html"
+    page_file.write_text(render(review, redact=redact, generated=review.end))
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    requests: List[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(page_file.as_uri())
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.locator("#outcome-fallback .count")).to_have_text("2")
+    expect(page.locator("#cluster-1 .cluster-count")).to_have_text("2")  # the parking pair
+    assert "bladder" not in page.content()
+    page.screenshot(path=str(SCREENSHOT.parent / "review.png"), full_page=True)
+    context.close()
+    assert requests == [page_file.as_uri()]

@@ -31,7 +31,9 @@ from bot.channels import guard
 from bot.core import answers, environment, safety
 from bot.core.answers import Reply
 from bot.core.facts import FactStore, FactStoreError, ReloadingFactStore
+from bot.core.outcomes import SMALL_TALK
 from bot.core.settings import ClinicSettings, SettingsError, current_settings
+from bot.server import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +72,19 @@ class CountingOutputChannel(OutputChannel):
     def __init__(self, inner: OutputChannel) -> None:
         self.inner = inner
         self.sent = 0
+        self.outcome: Optional[str] = None  # of the first reply (its metadata)
+        self.urgency: Optional[str] = None
 
     def name(self) -> str:  # type: ignore[override]
         return self.inner.name()
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         self.sent += 1
+        if self.outcome is None and isinstance(message.get("outcome"), str):
+            self.outcome = message["outcome"]
+        custom = message.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get("urgency"), str):
+            self.urgency = custom["urgency"]
         await self.inner.send_response(recipient_id, message)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -143,45 +152,56 @@ async def run_turn(
     on_new_message: OnNewMessage, message: UserMessage, timeout: Optional[float] = None
 ) -> None:
     """Process one patient message with cleaning, a time limit and a safe fallback."""
+    started = time.monotonic()
     cleaned = guard.clean(message.text or "")
     output = message.output_channel
+    channel = message.input_channel
     if cleaned.verdict is not guard.Verdict.OK:
-        logger.info(
-            "%s: message not sent to NLU (%s)", message.input_channel, cleaned.verdict.value
-        )
-        for reply in canned_replies(cleaned):
+        logger.info("%s: message not sent to NLU (%s)", channel, cleaned.verdict.value)
+        replies = canned_replies(cleaned)
+        for reply in replies:
             await send_reply(output, message.sender_id, reply)
+        first = replies[0] if replies else answers.answer_unreadable()
+        seconds = time.monotonic() - started
+        metrics.record_turn(channel, first.outcome, seconds, first.urgency)
         return
 
     counting = CountingOutputChannel(output)
     message.text = cleaned.text
     message.output_channel = counting
     limit = reply_timeout() if timeout is None else timeout
-    started = time.monotonic()
-    completed = False
+    failure: Optional[str] = None
     try:
         await asyncio.wait_for(on_new_message(message), timeout=limit)
-        completed = True
     except asyncio.TimeoutError:
+        failure = "timeout"
         logger.error(
             "%s: no answer within %.1f s (action server slow?); sent the fallback reply",
-            message.input_channel,
+            channel,
             limit,
         )
     except Exception:
-        logger.exception("%s: processing failed; sent the fallback reply", message.input_channel)
+        failure = "error"
+        logger.exception("%s: processing failed; sent the fallback reply", channel)
     finally:
         message.output_channel = output
-    if completed and counting.sent:
+    if failure is None and counting.sent:
+        # Replies without an outcome are the domain's small-talk responses (domain.yml).
+        outcome = counting.outcome or SMALL_TALK
+        metrics.record_turn(channel, outcome, time.monotonic() - started, counting.urgency)
         return
-    if completed:
+    if failure is None:
+        failure = "no_reply"
         logger.error(
             "%s: the turn produced no bot message after %.1f s (action server down or"
             " failing?); sent the fallback reply",
-            message.input_channel,
+            channel,
             time.monotonic() - started,
         )
-    await send_reply(output, message.sender_id, fallback_reply(cleaned.text))
+    reply = fallback_reply(cleaned.text)
+    await send_reply(output, message.sender_id, reply)
+    seconds = time.monotonic() - started
+    metrics.record_turn(channel, reply.outcome, seconds, reply.urgency, failure)
 
 
 async def hand_over(on_new_message: OnNewMessage, message: UserMessage) -> bool:

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Collection, Iterable, List, Optional, Sequence, Tuple
 
+from bot.core import outcomes
 from bot.core.facts import GENERAL, Fact, FactStore, Topic, UncoveredSubject, procedures_in
 from bot.core.settings import ClinicSettings
 
@@ -36,6 +37,7 @@ class Reply:
 
     `urgency` is set only on the advice for a present red flag ("emergency", "crisis" or
     "infection"): every channel shows it (a custom payload, an alert, "URGENT:").
+    `outcome` travels with the message as metadata, for the metrics and the staff review.
     """
 
     text: str
@@ -44,6 +46,7 @@ class Reply:
     topic: Optional[str] = None
     fact_ids: Tuple[str, ...] = field(default=())
     urgency: Optional[str] = None
+    outcome: str = outcomes.ANSWERED  # what the assistant did (bot/core/outcomes.py)
 
     def custom(self) -> Optional[dict]:
         """The machine-readable part channels send beside the text, if any."""
@@ -228,7 +231,11 @@ def answer_uncovered(
         f"The articles I answer from don't cover {what}, so I can't give you a reliable"
         f" answer. Please ask your care team. {settings.contact_line()}"
     )
-    return Reply(text=text, buttons=topic_buttons(store, ("recovery", "pain", "what_is")))
+    return Reply(
+        text=text,
+        buttons=topic_buttons(store, ("recovery", "pain", "what_is")),
+        outcome=outcomes.NOT_COVERED,
+    )
 
 
 def personal_note(settings: ClinicSettings) -> str:
@@ -248,27 +255,34 @@ def answer_personal_advice(store: FactStore, settings: ClinicSettings) -> Reply:
         " from the articles, for example:"
     )
     return Reply(
-        text=text, buttons=topic_buttons(store, ("which_procedure", "side_effects", "difference"))
+        outcome=outcomes.PERSONAL_ADVICE,
+        text=text,
+        buttons=topic_buttons(store, ("which_procedure", "side_effects", "difference")),
     )
 
 
 def answer_red_flag(advice: str, urgency: str, settings: ClinicSettings) -> Reply:
     """Emergency advice for a present red flag, with the clinic's contact and its urgency."""
-    return Reply(text=f"{advice} {settings.contact_line()}", urgency=urgency)
+    return Reply(
+        text=f"{advice} {settings.contact_line()}", urgency=urgency, outcome=outcomes.RED_FLAG
+    )
 
 
 def answer_greeting(store: FactStore, settings: ClinicSettings) -> Reply:
     """Welcome, with the short disclaimer from the store."""
     disclaimer = store.facts_for("disclaimer")
     text = f"{settings.welcome} {_join(disclaimer)}"
-    return Reply(text=text, buttons=topic_buttons(store, STARTER_TOPICS))
+    return Reply(
+        text=text, buttons=topic_buttons(store, STARTER_TOPICS), outcome=outcomes.SMALL_TALK
+    )
 
 
 def answer_contact(settings: ClinicSettings) -> Reply:
     """How to reach a person at the clinic."""
     return Reply(
+        outcome=outcomes.SMALL_TALK,
         text=f"{settings.contact_line()} If this is an emergency, call 911 or go to the nearest"
-        " emergency room."
+        " emergency room.",
     )
 
 
@@ -277,6 +291,7 @@ def answer_rephrase(store: FactStore, likely_topics: Sequence[str] = ()) -> Repl
     offered = [t for t in likely_topics if t in store.topics] + list(STARTER_TOPICS)
     unique = list(dict.fromkeys(offered))
     return Reply(
+        outcome=outcomes.FALLBACK,
         text="Sorry, I'm not sure I understood. Could you ask it another way? Or pick a topic:",
         buttons=topic_buttons(store, unique),
     )
@@ -293,6 +308,7 @@ def answer_out_of_scope(store: FactStore, settings: ClinicSettings) -> Reply:
     """Something unrelated to these procedures."""
     names = spoken_list([p.name + "s" for p in store.procedures.values()])
     return Reply(
+        outcome=outcomes.OUT_OF_SCOPE,
         text=f"I can only answer questions about {names}. For anything else, please contact"
         f" your care team. {settings.contact_line()}",
         buttons=topic_buttons(store, STARTER_TOPICS),
@@ -311,23 +327,26 @@ def answer_english_only(settings: ClinicSettings) -> Reply:
     rules, and one short Spanish line for the clinic's most common other language.
     """
     return Reply(
+        outcome=outcomes.ENGLISH_ONLY,
         text="Sorry, I can only answer questions written in English. Please ask your question"
         f" in English, or ask the clinic. {settings.contact_line()} {EMERGENCY_LINE}"
-        "\n\nLo siento, solo puedo responder en inglés. Por favor, llame a la clínica."
+        "\n\nLo siento, solo puedo responder en inglés. Por favor, llame a la clínica.",
     )
 
 
 def answer_too_long(limit: int) -> Reply:
     """A message over the length limit: ask for one short question, without guessing."""
     return Reply(
+        outcome=outcomes.UNREADABLE,
         text=f"Your message is too long for me (over {limit:,} characters). Please ask one"
-        " short question at a time, in a sentence or two."
+        " short question at a time, in a sentence or two.",
     )
 
 
 def answer_unreadable(store: Optional[FactStore] = None) -> Reply:
     """Only punctuation, emoji or invisible characters: ask for a question in words."""
     return Reply(
+        outcome=outcomes.UNREADABLE,
         text="I can only read questions typed in words. Please type your question, or pick"
         " one of these:"
         if store is not None
@@ -343,6 +362,7 @@ def answer_unavailable(settings: ClinicSettings) -> Reply:
     again and how to reach a person now.
     """
     return Reply(
+        outcome=outcomes.UNAVAILABLE,
         text="Sorry, I can't answer right now because of a technical problem. Please try"
-        f" again in a few minutes. {settings.contact_line()} {EMERGENCY_LINE}"
+        f" again in a few minutes. {settings.contact_line()} {EMERGENCY_LINE}",
     )

@@ -22,6 +22,7 @@ from bot.ops.review_data import (
     FALLBACK,
     NOT_COVERED,
     OUT_OF_SCOPE,
+    OUTCOMES,
     PERSONAL_ADVICE,
     RED_FLAG,
     SMALL_TALK,
@@ -124,9 +125,15 @@ def turns_from_events(rows: Iterable[Tuple[str, str, float, Optional[str], str]]
             current.outcome = ACTION_OUTCOMES.get(action or "", current.outcome)
         elif kind == "slot" and data.get("name") == "topic" and current is not None:
             current.topic = data.get("value") or current.topic
-        elif kind == "bot" and current is not None and current.outcome == ANSWERED:
-            answered[(sender, answer_digest(str(data.get("text") or "")))] = current
-            latest[sender] = current
+        elif kind == "bot" and current is not None:
+            # The reply's own outcome (actions/context.py) beats the action's name: an
+            # answer action can still end up referring the patient to the care team.
+            said = (data.get("metadata") or {}).get("outcome")
+            if said in OUTCOMES:
+                current.outcome = said
+            if current.outcome == ANSWERED:
+                answered[(sender, answer_digest(str(data.get("text") or "")))] = current
+                latest[sender] = current
         elif kind == "slot" and data.get("name") == FEEDBACK_SLOT:
             vote, digest = _vote(data)
             target = answered.get((sender, digest)) or latest.get(sender)

@@ -10,23 +10,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-# What the assistant did with one patient message (the action Rasa ran after it).
-ANSWERED = "answered"
-NOT_COVERED = "not_covered"
-FALLBACK = "fallback"
-RED_FLAG = "red_flag"
-PERSONAL_ADVICE = "personal_advice"
-OUT_OF_SCOPE = "out_of_scope"
-ENGLISH_ONLY = "english_only"
-SMALL_TALK = "small_talk"
-OUTCOMES = (
+from bot.core.outcomes import (  # noqa: F401 - the review's vocabulary, re-exported
     ANSWERED,
-    NOT_COVERED,
-    FALLBACK,
-    RED_FLAG,
-    PERSONAL_ADVICE,
-    OUT_OF_SCOPE,
     ENGLISH_ONLY,
+    FALLBACK,
+    NOT_COVERED,
+    OUT_OF_SCOPE,
+    OUTCOMES,
+    PERSONAL_ADVICE,
+    RED_FLAG,
     SMALL_TALK,
 )
 

@@ -12,6 +12,9 @@ visible to a load balancer or monitor:
      "action_server": {"ok", "detail"},
      "tracker_store": {"ok", "type", "detail", "failures"}}
 
+    GET /webhooks/health/metrics?token=<RASA_AUTH_TOKEN>  ->  Prometheus counts and
+    timings (bot/server/metrics.py); 403 without the API token
+
 Details are error *types* only: no URLs, credentials, SQL or patient data, since the
 endpoint is as public as the chat itself.
 
@@ -36,7 +39,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.server import logging_privacy, rasa_internals
+from bot.server import logging_privacy, metrics, rasa_internals
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +251,17 @@ class HealthInput(InputChannel):
         async def check_at_start(app: Any, _: Any) -> None:
             # After Rasa's before_server_start listener has loaded the agent.
             await self.startup_check(getattr(app.ctx, "agent", None))
+
+        @health.route("/metrics", methods=["GET"])
+        async def prometheus(request: Request) -> HTTPResponse:
+            """Counts and timings for Prometheus (bot/server/metrics.py), API token only."""
+            allowed, reason = metrics.authorised(
+                request.args.get("token"), request.headers.get("Authorization")
+            )
+            if not allowed:
+                return response.json({"error": reason}, status=403)
+            body, content_type = metrics.exposition()
+            return response.raw(body, content_type=content_type)
 
         @health.route("/", methods=["GET"])
         async def status(request: Request) -> HTTPResponse:

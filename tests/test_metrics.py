@@ -21,8 +21,6 @@ from bot.server import metrics
 from harness.client import new_sender, rest_text
 from harness.shared import API_TOKEN
 
-CANARY = "CANARY-metrics-4f1c"
-
 
 def value(name: str, **labels: str) -> float:
     return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
@@ -156,7 +154,7 @@ def test_the_servers_counters_move_by_exactly_what_was_sent(servers) -> None:
     status, before = scrape(servers)
     assert status == 200, before
     sender = new_sender()
-    rest_text(servers, f"does a facet injection hurt? {CANARY}", sender)
+    rest_text(servers, "does a facet injection hurt?", sender)
     rest_text(servers, "I lost control of my bladder")
     rest_text(servers, "?!?!")
     status, after = scrape(servers)
@@ -170,7 +168,7 @@ def test_the_servers_counters_move_by_exactly_what_was_sent(servers) -> None:
     assert moved("spine_faq_turns_total", channel="rest", outcome="unreadable") == 1
     assert moved("spine_faq_red_flags_total", channel="rest", urgency="emergency") == 1
     assert moved("spine_faq_reply_seconds_count", channel="rest") == 3
-    assert CANARY not in after and sender not in after  # counts only
+    assert "facet" not in after and sender not in after  # counts only
 
 
 @pytest.mark.slow

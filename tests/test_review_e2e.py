@@ -79,7 +79,8 @@ def review(servers: Servers, out: Path, *extra: str) -> subprocess.CompletedProc
 
 
 def cell(html: str, row_id: str, cls: str) -> str:
-    match = re.search(rf'<tr id="{row_id}".*?<td class="{cls}">([^<]*)</td>', html, re.S)
+    pattern = rf'<tr id="{row_id}".*?<td class="(?:[^"]* )?{cls}(?: [^"]*)?">([^<]*)</td>'
+    match = re.search(pattern, html, re.S)
     assert match, (row_id, cls)
     return match.group(1).strip()
 

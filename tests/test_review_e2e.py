@@ -28,6 +28,7 @@ pytestmark = pytest.mark.slow
 PHONE, EMAIL = "555-867-5309", "jo.patient@example.com"
 ANSWERED_QUESTION = "does a facet injection hurt?"
 NOT_UNDERSTOOD = "blorp zibble qqq wuzzle"
+NOT_COVERED = "can I eat before my injection?"
 PERSONAL = f"should I stop my blood thinner before my injection? call me at {PHONE} or {EMAIL}"
 RED_FLAG = "I lost control of my bladder this morning"
 
@@ -59,10 +60,12 @@ def conversations(servers) -> Dict[str, str]:
     asyncio.run(widget_conversation(servers))
     replies = {
         "fallback": rest_text(servers, NOT_UNDERSTOOD),
+        "not_covered": rest_text(servers, NOT_COVERED),
         "personal": rest_text(servers, PERSONAL),
         "red_flag": rest_text(servers, RED_FLAG),
     }
     assert "not sure I understood" in replies["fallback"]
+    assert "don't cover" in replies["not_covered"] or "do not cover" in replies["not_covered"]
     assert "911" in replies["red_flag"]
     return replies
 
@@ -88,14 +91,13 @@ def cell(html: str, row_id: str, cls: str) -> str:
 def test_the_report_counts_what_was_sent(servers, conversations, tmp_path) -> None:
     result = review(servers, tmp_path / "out")
     assert result.returncode == 0, result.stderr
-    assert "4 patient message(s)" in result.stdout
+    assert "5 patient message(s)" in result.stdout
     html = (tmp_path / "out" / "review.html").read_text()
     assert html.splitlines()[0].startswith("<!-- CONTAINS PATIENT INFORMATION")
-    for outcome, count in (("answered", 1), ("fallback", 1), ("personal-advice", 1)):
-        assert cell(html, f"outcome-{outcome}", "count") == str(count), outcome
-    assert cell(html, "outcome-red-flag", "count") == "1"
+    for outcome in ("answered", "fallback", "not-covered", "personal-advice", "red-flag"):
+        assert cell(html, f"outcome-{outcome}", "count") == "1", outcome
     assert cell(html, "topic-pain", "down") == "1"
-    assert re.search(r'id="queue-count"[^>]*>\s*3\s*<', html), "three messages to review"
+    assert re.search(r'id="queue-count"[^>]*>\s*4\s*<', html), "four messages to review"
 
 
 def test_the_queue_lists_each_miss_once_redacted(servers, conversations, tmp_path) -> None:
@@ -106,6 +108,7 @@ def test_the_queue_lists_each_miss_once_redacted(servers, conversations, tmp_pat
     by_reason = {row["reason"]: row for row in rows}
     assert sorted(by_reason) == [
         "answer rated not helpful",
+        "not covered by the articles",
         "not understood (asked to rephrase)",
         "sent to the care team (personal decision)",
     ]

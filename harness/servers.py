@@ -11,7 +11,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from bot.core.paths import PROJECT_ROOT
 
@@ -92,6 +92,7 @@ class Servers:
         self.rasa_port = free_port()
         self.processes: List[subprocess.Popen] = []
         self.by_name: Dict[str, subprocess.Popen] = {}
+        self.overridden: Set[str] = set()  # servers started with other settings than the pair's
         self.logs: Dict[str, Path] = {}
 
     @property
@@ -136,6 +137,10 @@ class Servers:
             ],
             {**self.env, **(env or {})},
         )
+        if env:
+            self.overridden.add("actions")
+        else:
+            self.overridden.discard("actions")
         wait_for(f"http://127.0.0.1:{self.action_port}/health", process, self.logs["actions"])
 
     def rasa_command(self) -> List[str]:
@@ -185,6 +190,22 @@ class Servers:
         process.terminate()
         process.wait(timeout=30)
         self.processes.remove(process)
+
+    def restore(self) -> None:
+        """Both servers running again with this pair's own settings, whatever a test
+        stopped, killed or restarted differently (so the next test finds them as usual)."""
+        for name in ("actions", "rasa"):
+            process = self.by_name.get(name)
+            if process is not None and (process.poll() is not None or name in self.overridden):
+                if process.poll() is None:
+                    self.stop_process(name)
+                else:
+                    self.by_name.pop(name)
+                    self.processes.remove(process)
+        if "actions" not in self.by_name:
+            self.start_actions()
+        if "rasa" not in self.by_name:
+            self.start_rasa()
 
     def stop_rasa(self) -> None:
         """Stop only the Rasa server (the action server keeps running)."""

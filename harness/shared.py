@@ -4,8 +4,10 @@ Starting Rasa loads the model (about 20 s of CPU on a 2-core machine), so tests 
 talk to the servers, each as a fresh patient (a new sender id), share one pair for the
 whole session: REST, the signed webhook (secret and token), SMS (an outbox file instead
 of Twilio), socket.io with an allowed origin, and Rasa's HTTP API behind a token so a
-test can read a conversation back. Tests that stop, break or reconfigure servers start
-their own (harness.servers). The values live here so the tests can assert on them.
+test can read a conversation back. Tests that stop, restart or misconfigure
+a server share a second pair (`restartable_servers`), which is restored to its own
+settings after each of them; tests that need other settings or fresh logs start their
+own (harness.servers). The values live here so the tests can assert on them.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import ContextManager, Dict, Iterator
 
-from harness.servers import Servers
+from harness.servers import Servers, running_servers
 
 CLINIC_NAME = "E2E Spine Clinic"
 CLINIC_PHONE = "555-0142"
@@ -69,3 +71,9 @@ def shared_servers(workdir: Path) -> Iterator[SharedServers]:
         yield servers
     finally:
         servers.stop()
+
+
+def restartable_servers(workdir: Path) -> ContextManager[Servers]:
+    """The pair for tests that stop or restart a server: default settings, no extra
+    channel configuration. Call `restore()` after each test (tests/conftest.py does)."""
+    return running_servers(workdir, {"CLINIC_CONFIG": ""})

@@ -98,7 +98,14 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 # Fixtures that start real servers or a browser: a test using one is `slow` (left out of
 # `make test-fast`) whether or not its module says so, so the marker matches reality.
-PROCESS_FIXTURES = {"servers", "default_servers", "api_server", "action_server", "browser"}
+PROCESS_FIXTURES = {
+    "servers",
+    "restartable_servers",
+    "default_servers",
+    "api_server",
+    "action_server",
+    "browser",
+}
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -124,6 +131,21 @@ def servers(tmp_path_factory):
 
     with shared_servers(tmp_path_factory.mktemp("shared-servers")) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def _restartable_pair(tmp_path_factory):
+    from harness.shared import restartable_servers
+
+    with restartable_servers(tmp_path_factory.mktemp("restartable-servers")) as running:
+        yield running
+
+
+@pytest.fixture
+def restartable_servers(_restartable_pair):
+    """The pair a test may stop, restart or misconfigure; restored after the test."""
+    yield _restartable_pair
+    _restartable_pair.restore()
 
 
 def _fresh_report(name: str):

@@ -23,7 +23,7 @@ from rasa.shared.core.domain import Domain
 
 from bot.server import health
 from harness.client import rest
-from harness.servers import Servers, running_servers
+from harness.servers import Servers
 
 
 def get_health(servers: Servers) -> tuple:
@@ -91,30 +91,30 @@ def test_action_base_url() -> None:
 
 
 @pytest.mark.slow
-def test_healthy_then_action_server_problems(tmp_path: Path) -> None:
-    with running_servers(tmp_path, {"CLINIC_CONFIG": ""}) as servers:
-        status, body = get_health(servers)
-        assert status == 200, body
-        assert body["status"] == "ok"
-        assert body["model"]["loaded"] is True
-        assert body["model"]["name"] == "spine-faq.tar.gz" and body["model"]["id"]
-        assert body["action_server"] == {"ok": True, "detail": "ok", "actions": 9}
-        assert body["tracker_store"]["ok"] is True
-        assert body["tracker_store"]["type"] == "SQLTrackerStore"
+def test_healthy_then_action_server_problems(restartable_servers) -> None:
+    servers = restartable_servers
+    status, body = get_health(servers)
+    assert status == 200, body
+    assert body["status"] == "ok"
+    assert body["model"]["loaded"] is True
+    assert body["model"]["name"] == "spine-faq.tar.gz" and body["model"]["id"]
+    assert body["action_server"] == {"ok": True, "detail": "ok", "actions": 9}
+    assert body["tracker_store"]["ok"] is True
+    assert body["tracker_store"]["type"] == "SQLTrackerStore"
 
-        servers.stop_process("actions")
-        status, body = get_health(servers)
-        assert status == 503
-        assert body["status"] == "fail"
-        assert body["action_server"]["ok"] is False
-        assert body["action_server"]["detail"].startswith("unreachable")
-        assert body["tracker_store"]["ok"] is True  # only the broken part is reported
+    servers.stop_process("actions")
+    status, body = get_health(servers)
+    assert status == 503
+    assert body["status"] == "fail"
+    assert body["action_server"]["ok"] is False
+    assert body["action_server"]["detail"].startswith("unreachable")
+    assert body["tracker_store"]["ok"] is True  # only the broken part is reported
 
-        # An action server with another secret than Rasa's: every action would fail.
-        servers.start_actions(env={"ACTION_SERVER_TOKEN": uuid.uuid4().hex})
-        status, body = get_health(servers)
-        assert status == 503
-        assert body["action_server"]["detail"] == "refuses Rasa's X-Action-Token (HTTP 403)"
+    # An action server with another secret than Rasa's: every action would fail.
+    servers.start_actions(env={"ACTION_SERVER_TOKEN": uuid.uuid4().hex})
+    status, body = get_health(servers)
+    assert status == 503
+    assert body["action_server"]["detail"] == "refuses Rasa's X-Action-Token (HTTP 403)"
 
 
 def wait_for_log(servers: Servers, text: str, timeout: float = 20.0) -> str:

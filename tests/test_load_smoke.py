@@ -20,7 +20,6 @@ from bench.load import (
     read_tracker,
     run_conversations,
 )
-from harness.servers import running_servers
 
 
 def _answered(text: str, sender: str = "p1", reply: str = "answer") -> Turn:
@@ -71,13 +70,12 @@ def test_checker_catches_a_reply_meant_for_another_turn() -> None:
 
 
 @pytest.mark.slow
-def test_concurrent_conversations_are_answered_exactly(tmp_path) -> None:
-    with running_servers(tmp_path) as servers:
-        run = asyncio.run(run_conversations(servers.url, conversations=5, messages=4, seed=7))
-        stored = {
-            conversation.sender: read_tracker(servers.tracker_db, conversation.sender)
-            for conversation in run.conversations
-        }
+def test_concurrent_conversations_are_answered_exactly(servers) -> None:
+    run = asyncio.run(run_conversations(servers.url, conversations=5, messages=4, seed=7))
+    stored = {
+        conversation.sender: read_tracker(servers.tracker_db, conversation.sender)
+        for conversation in run.conversations
+    }
     check = check_run(run, stored.__getitem__)
     assert (check.sent, check.replies, check.conversations) == (20, 20, 5)
     assert check.ok, check

@@ -9,7 +9,6 @@ import uuid
 import pytest
 
 from harness.client import rest
-from harness.servers import running_servers
 
 pytestmark = pytest.mark.slow
 
@@ -23,18 +22,18 @@ def user_texts(db, sender: str) -> list:
     return [json.loads(data)["text"] for (data,) in rows]
 
 
-def test_history_and_procedure_survive_a_restart(tmp_path, store) -> None:
+def test_history_and_procedure_survive_a_restart(restartable_servers, store) -> None:
+    servers = restartable_servers
     sender = uuid.uuid4().hex
-    with running_servers(tmp_path) as servers:
-        first = rest(servers, sender, "what is a medial branch block")
-        assert store.fact("mbb_what_is").answer in first[0]["text"]
+    first = rest(servers, sender, "what is a medial branch block")
+    assert store.fact("mbb_what_is").answer in first[0]["text"]
 
-        servers.stop_rasa()
-        servers.start_rasa()
+    servers.stop_rasa()
+    servers.start_rasa()
 
-        follow_up = rest(servers, sender, "how long does it last?")
-        assert follow_up[0]["text"].startswith(store.fact("mbb_duration").answer)
-        assert user_texts(servers.tracker_db, sender) == [
-            "what is a medial branch block",
-            "how long does it last?",
-        ]
+    follow_up = rest(servers, sender, "how long does it last?")
+    assert follow_up[0]["text"].startswith(store.fact("mbb_duration").answer)
+    assert user_texts(servers.tracker_db, sender) == [
+        "what is a medial branch block",
+        "how long does it last?",
+    ]

@@ -92,6 +92,7 @@ class Servers:
         self.rasa_port = free_port()
         self.processes: List[subprocess.Popen] = []
         self.by_name: Dict[str, subprocess.Popen] = {}
+        self.extra_endpoints = ""  # more endpoints.yml sections, e.g. a lock_store
         self.overridden: Set[str] = set()  # servers started with other settings than the pair's
         self.logs: Dict[str, Path] = {}
 
@@ -177,7 +178,9 @@ class Servers:
             raise RuntimeError(f"no trained model at {MODEL_FILE}: run `make train` first")
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
-            self.action_endpoint_yaml() + sqlite_tracker_store_yaml(self.tracker_db)
+            self.action_endpoint_yaml()
+            + sqlite_tracker_store_yaml(self.tracker_db)
+            + self.extra_endpoints
         )
         process = self._spawn(
             "rasa", self.rasa_run_args(MODEL_FILE, endpoints, extra_args or []), self.env

@@ -156,3 +156,128 @@ def test_two_processes_never_hold_one_conversation_at_once(replicas, prefix) -> 
         assert leave == f"exit {who}", "two processes held the lock at once"
         tickets.append(int(ticket))
     assert tickets == sorted(tickets) and len(set(tickets)) == 50
+
+
+# --- the health check, and Rasa really using the store ----------------------------------
+
+
+async def test_the_health_check_probes_the_lock_store(replicas) -> None:
+    from rasa.core.lock_store import InMemoryLockStore
+
+    from bot.server.health import check_lock_store
+
+    def agent(store):
+        return type("Agent", (), {"lock_store": store})()
+
+    ok = await check_lock_store(agent(replicas[0]))
+    assert (ok.ok, ok.detail, ok.extra["type"]) == (True, "ok", "AtomicRedisLockStore")
+    down = await check_lock_store(agent(AtomicRedisLockStore(url="redis://127.0.0.1:1/0")))
+    assert not down.ok and down.detail.startswith("unreachable")
+    local = await check_lock_store(agent(InMemoryLockStore()))
+    assert local.ok and "one Rasa process" in local.detail
+
+
+@pytest.fixture
+def own_redis(tmp_path, replicas):
+    """A Redis of this test's own on a free port, which the test may stop and start."""
+    import shutil
+    import subprocess
+
+    from harness.servers import free_port
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed")
+    port = free_port()
+
+    class OwnRedis:
+        url = f"redis://127.0.0.1:{port}/0"
+        process = None
+
+        def start(self) -> None:
+            args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+            self.process = subprocess.Popen(
+                args + ["--appendonly", "no"], stdout=subprocess.DEVNULL, cwd=tmp_path
+            )
+            import redis
+
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    redis.Redis.from_url(self.url).ping()
+                    return
+                except redis.exceptions.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+
+        def stop(self) -> None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+    own = OwnRedis()
+    own.start()
+    yield own
+    if own.process.poll() is None:
+        own.stop()
+
+
+@pytest.mark.slow
+def test_rasa_takes_every_turn_through_it_and_reports_redis_down(tmp_path, own_redis) -> None:
+    """Rasa loads the store from endpoints.yml; one patient's burst is answered in full;
+    with Redis stopped the health check says so (503) and turns get the safe reply."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from harness.client import new_sender, post
+    from harness.servers import Servers
+
+    def health():
+        try:
+            with urllib.request.urlopen(servers.url + "/webhooks/health/", timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    servers = Servers(tmp_path, {"CLINIC_CONFIG": ""})
+    servers.extra_endpoints = (
+        f"lock_store:\n  type: bot.server.lock_store.AtomicRedisLockStore\n"
+        f"  url: {own_redis.url}\n"
+    )
+    try:
+        servers.start_actions()
+        servers.start_rasa()
+        status, body = health()
+        assert status == 200, body
+        assert body["lock_store"] == {"ok": True, "detail": "ok", "type": "AtomicRedisLockStore"}
+
+        sender = new_sender()
+        questions = ["does it hurt?", "how long does it last?", "what is a medial branch block"]
+
+        async def burst():
+            async def one(text):
+                body = json.dumps({"sender": sender, "message": text}).encode()
+                return await asyncio.to_thread(post, servers, "/webhooks/rest/webhook", body)
+
+            return await asyncio.gather(*(one(text) for text in questions * 3))
+
+        answers = asyncio.run(burst())
+        assert [status for status, _ in answers] == [200] * 9
+        assert all("Source" in raw.decode() for _, raw in answers)
+
+        own_redis.stop()
+        status, body = health()
+        assert status == 503 and body["lock_store"]["detail"].startswith("unreachable")
+        apology = post(
+            servers,
+            "/webhooks/rest/webhook",
+            json.dumps({"sender": new_sender(), "message": "does it hurt?"}).encode(),
+        )
+        assert apology[0] == 200 and "Sorry" in apology[1].decode()  # never a silent drop
+
+        own_redis.start()
+        status, body = health()
+        assert status == 200, body
+    finally:
+        servers.stop()

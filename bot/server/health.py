@@ -10,7 +10,8 @@ visible to a load balancer or monitor:
     {"status": "ok" | "fail",
      "model": {"ok", "loaded", "name", "id"},
      "action_server": {"ok", "detail"},
-     "tracker_store": {"ok", "type", "detail", "failures"}}
+     "tracker_store": {"ok", "type", "detail", "failures"},
+     "lock_store": {"ok", "type", "detail"}}
 
     GET /webhooks/health/metrics?token=<RASA_AUTH_TOKEN>  ->  Prometheus counts and
     timings (bot/server/metrics.py); 403 without the API token
@@ -137,6 +138,30 @@ async def check_tracker_store(
     return Check(True, "ok", extra)
 
 
+async def check_lock_store(agent: Any, timeout: float = DEFAULT_TIMEOUT) -> Check:
+    """The conversation lock: in this process only, or a Redis every replica shares.
+
+    Without its lock store Rasa cannot take a message at all (the turn fails), so an
+    unreachable Redis makes the whole assistant unhealthy.
+    """
+    store = getattr(agent, "lock_store", None)
+    if store is None:
+        return Check(False, "no agent loaded", {"type": None})
+    kind = type(store).__name__
+    ping = getattr(store, "ping", None)  # bot.server.lock_store.AtomicRedisLockStore
+    if ping is None and hasattr(store, "red"):  # Rasa's RedisLockStore: a blocking client
+        ping = lambda: asyncio.to_thread(store.red.ping)  # noqa: E731
+    if ping is None:
+        return Check(True, "in this process only (one Rasa process)", {"type": kind})
+    try:
+        await asyncio.wait_for(ping(), timeout)
+    except asyncio.TimeoutError:
+        return Check(False, f"unreachable: no answer within {timeout:g}s", {"type": kind})
+    except Exception as error:  # any client error means the same: no lock, no turn
+        return Check(False, f"unreachable: {type(error).__name__}", {"type": kind})
+    return Check(True, "ok", {"type": kind})
+
+
 def action_base_url(webhook_url: str) -> str:
     """http://host:5055/webhook -> http://host:5055 (where /health and /actions live)."""
     url = webhook_url.rstrip("/")
@@ -190,16 +215,19 @@ def watch_tracker_store(agent: Any, failures: FailureLog) -> None:
 async def report(agent: Any, failures: FailureLog, timeout: float) -> Dict[str, Any]:
     """The whole health report; checks run concurrently, each bounded by `timeout`."""
     watch_tracker_store(agent, failures)
-    tracker, action = await asyncio.gather(
-        check_tracker_store(agent, failures, timeout), check_action_server(agent, timeout)
+    tracker, action, lock = await asyncio.gather(
+        check_tracker_store(agent, failures, timeout),
+        check_action_server(agent, timeout),
+        check_lock_store(agent, timeout),
     )
     model = check_model(agent)
-    ok = model.ok and tracker.ok and action.ok
+    ok = model.ok and tracker.ok and action.ok and lock.ok
     return {
         "status": "ok" if ok else "fail",
         "model": model.as_dict(),
         "action_server": action.as_dict(),
         "tracker_store": tracker.as_dict(),
+        "lock_store": lock.as_dict(),
     }
 
 

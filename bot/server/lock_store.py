@@ -107,6 +107,10 @@ class AtomicRedisLockStore(LockStore):
         self._turn = client.register_script(TURN)
         self._release = client.register_script(RELEASE)
 
+    async def ping(self) -> None:
+        """Raise when Redis cannot be reached (the health check's probe)."""
+        await self.client.ping()
+
     def _keys(self, conversation_id: str) -> list:
         base = f"{self.prefix}:lock:{conversation_id}"
         return [f"{base}:next", f"{base}:queue", f"{base}:expiry"]

@@ -148,6 +148,53 @@ def restartable_servers(_restartable_pair):
     _restartable_pair.restore()
 
 
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def postgres_database(tmp_path):
+    """A fresh database with Rasa's events table on the local PostgreSQL, and an
+    endpoints.yml naming it as Rasa's SQL tracker store; dropped afterwards. Skipped
+    when PostgreSQL is not running, except under CI, where that fails the run."""
+    import os
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required under CI: {error}")
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432 (start it to run this test)")
+    name = "test_" + uuid.uuid4().hex[:12]
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    engine = sa.create_engine(POSTGRES.rsplit("/", 1)[0] + "/" + name)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "CREATE TABLE events (id SERIAL PRIMARY KEY, sender_id VARCHAR(255),"
+                    " type_name VARCHAR(255), timestamp FLOAT, intent_name VARCHAR(255),"
+                    " action_name VARCHAR(255), data TEXT)"
+                )
+            )
+        endpoints = tmp_path / "endpoints.yml"
+        endpoints.write_text(
+            "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n"
+            f"  port: 5432\n  db: {name}\n  username: postgres\n"
+        )
+        yield engine, endpoints
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
 def _fresh_report(name: str):
     """The JSON report `reports/<name>` if this run wrote it, else None."""
     import json

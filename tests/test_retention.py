@@ -190,3 +190,29 @@ def test_a_database_that_is_not_a_tracker_store_fails_cleanly(tmp_path, capsys) 
     sqlite3.connect(db).close()
     assert main(["purge", "--older-than", "30d", "--db", str(db)]) == 1
     assert "no 'events' table" in capsys.readouterr().err
+
+
+async def test_purge_works_on_postgresql(postgres_database, capsys) -> None:
+    """The same purge on Rasa's own SQL tracker store, here on the local PostgreSQL."""
+    import sqlalchemy as sa
+
+    engine, endpoints = postgres_database
+    name = engine.url.database
+    store = SQLTrackerStore(
+        Domain.empty(),
+        dialect="postgresql",
+        host="127.0.0.1",
+        port=5432,
+        db=name,
+        username="postgres",
+    )
+    await _save_conversation(store, "old-90", [95, 90])
+    await _save_conversation(store, "active", [100, 10])
+    store.engine.dispose()
+    assert main(["purge", "--older-than", "30d", "--endpoints", str(endpoints)]) == 0
+    assert "deleted 1 conversation(s), 6 event(s)" in capsys.readouterr().out
+    with engine.connect() as connection:
+        left = connection.execute(
+            sa.text("SELECT sender_id, COUNT(*) FROM events GROUP BY sender_id")
+        ).all()
+    assert dict(left) == {"active": 6}

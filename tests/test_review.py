@@ -13,7 +13,7 @@ import json
 import stat
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 import sqlalchemy as sa
@@ -208,58 +208,24 @@ def test_an_empty_period_or_a_missing_database_is_exit_code_2(tmp_path, capsys) 
 
 # --- on PostgreSQL, named by an endpoints file as Rasa reads it ---------------------------
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-
 
 @pytest.fixture
-def postgres_store(tmp_path) -> Iterator[Path]:
-    """A fresh database on the local PostgreSQL with one conversation; its endpoints file."""
-    import os
-    import uuid
-
-    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required under CI: {error}")
-        pytest.skip("no PostgreSQL on 127.0.0.1:5432 (start it to run this test)")
-    name = "review_" + uuid.uuid4().hex[:12]
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE {name}"))
-    try:
-        engine = sa.create_engine(POSTGRES.rsplit("/", 1)[0] + "/" + name)
-        chat = Conversation("p1", time.time() - 600)  # within the last day, whenever run
-        chat.turn("does it hurt", "ask_pain", 0.95, "action_answer_question", "It may sting.")
-        chat.turn("where do I park", "nlu_fallback", 0.2, "action_rephrase", "Sorry")
-        with engine.begin() as connection:
+def postgres_store(postgres_database, tmp_path) -> Path:
+    """One conversation in a fresh PostgreSQL database; the endpoints file naming it."""
+    engine, endpoints = postgres_database
+    chat = Conversation("p1", time.time() - 600)  # within the last day, whenever run
+    chat.turn("does it hurt", "ask_pain", 0.95, "action_answer_question", "It may sting.")
+    chat.turn("where do I park", "nlu_fallback", 0.2, "action_rephrase", "Sorry")
+    with engine.begin() as connection:
+        for sender, kind, timestamp, action, data in chat.rows:
             connection.execute(
                 sa.text(
-                    "CREATE TABLE events (id SERIAL PRIMARY KEY, sender_id VARCHAR(255),"
-                    " type_name VARCHAR(255), timestamp FLOAT, intent_name VARCHAR(255),"
-                    " action_name VARCHAR(255), data TEXT)"
-                )
+                    "INSERT INTO events (sender_id, type_name, timestamp, action_name, data)"
+                    " VALUES (:s, :k, :t, :a, :d)"
+                ),
+                {"s": sender, "k": kind, "t": timestamp, "a": action, "d": data},
             )
-            for sender, kind, timestamp, action, data in chat.rows:
-                connection.execute(
-                    sa.text(
-                        "INSERT INTO events (sender_id, type_name, timestamp, action_name, data)"
-                        " VALUES (:s, :k, :t, :a, :d)"
-                    ),
-                    {"s": sender, "k": kind, "t": timestamp, "a": action, "d": data},
-                )
-        engine.dispose()
-        endpoints = tmp_path / "endpoints.yml"
-        endpoints.write_text(
-            "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n"
-            f"  port: 5432\n  db: {name}\n  username: postgres\n"
-        )
-        yield endpoints
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    return endpoints
 
 
 def test_review_reads_a_postgresql_tracker_store(postgres_store, tmp_path, capsys) -> None:

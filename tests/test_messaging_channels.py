@@ -188,20 +188,38 @@ async def test_concurrent_duplicates_are_processed_once(webhook: SignedWebhookIn
     assert len(bot.received) == 1
 
 
-async def test_two_processes_on_one_file_still_answer_retries_alike(
+async def test_two_processes_on_one_file_process_a_message_once(
     webhook: SignedWebhookInput,
 ) -> None:
-    # The lock is per process: a second server on the same file may process the
-    # message too (documented limitation), but every answer is the first one stored.
+    """Two servers (replicas) sharing the file, each with its own in-process locks: the
+    claim in the table lets one process the message; the other waits for its answer."""
     other = SignedWebhookInput(secret=SECRET, token=None, db_path=webhook.store.path)
-    bot = FakeBot(delay=0.1)
+    bot = FakeBot(delay=0.3)
     body = body_of()
     first, second = await asyncio.gather(
         webhook.handle(body, sign(SECRET, body), None, bot),
         other.handle(body, sign(SECRET, body), None, bot),
     )
     assert first == second and first[0] == 200
-    assert len(bot.received) == 2
+    assert len(bot.received) == 1
+
+
+async def test_a_claim_left_by_a_crashed_process_is_taken_over(
+    webhook: SignedWebhookInput, monkeypatch
+) -> None:
+    from bot.channels import signed_webhook
+
+    body = body_of()
+    inbound = signed_webhook.parse_inbound(body)
+    state, _ = webhook.store.claim(inbound.message_id, inbound.sender, inbound.digest, 60)
+    assert state == signed_webhook.CLAIMED  # ...and that process dies before answering
+    monkeypatch.setattr(signed_webhook, "STALE_CLAIM_SECONDS", 0.0)
+    monkeypatch.setenv("ACTION_REPLY_TIMEOUT", "0.2")  # stale after 0.4 s
+    bot = FakeBot()
+    status, payload = await webhook.handle(body, sign(SECRET, body), None, bot)
+    assert status == 200 and len(bot.received) == 1
+    assert await webhook.handle(body, sign(SECRET, body), None, bot) == (status, payload)
+    assert len(bot.received) == 1
 
 
 async def test_different_ids_are_not_serialised_together(webhook: SignedWebhookInput) -> None:

@@ -10,9 +10,14 @@ they do not get an answer in time. Two things follow:
   rather than running open.
 - A retried delivery must not be processed again (the patient would get a second
   answer and the conversation state would advance twice). Each message carries the
-  platform's `message_id`; the first response is stored in SQLite and returned for
-  every retry. A per-id lock, with the store checked again after taking it, keeps
-  concurrent duplicates from both being processed.
+  platform's `message_id`. Before processing, the message is *claimed*: a row with
+  that id is inserted into a SQLite table, and only the request whose insert succeeds
+  processes it. The response is then stored in that row and returned for every retry;
+  a retry that arrives while the first delivery is still being processed waits for
+  its response. This holds across server processes sharing the file (replicas on one
+  host), not only within one. A claim left by a process that crashed is taken over
+  once it is older than STALE_CLAIM_SECONDS; a failed turn removes its claim, so the
+  platform's retry is processed.
 
 POST /webhooks/signed_webhook/webhook
     {"message_id": "wamid.123", "sender": "patient-42", "text": "does it hurt?"}
@@ -55,6 +60,9 @@ SECRET_ENV = "WEBHOOK_SECRET"
 TOKEN_ENV = "WEBHOOK_TOKEN"
 DB_ENV = "WEBHOOK_DB"
 DEFAULT_DB = PROJECT_ROOT / "var" / "webhook.sqlite3"
+# A claim older than twice the turn's time limit plus this is from a process that died.
+STALE_CLAIM_SECONDS = 30.0
+CLAIM_POLL_SECONDS = 0.1
 MAX_ID_CHARS = 256
 MAX_TEXT_CHARS = 5000
 
@@ -126,12 +134,17 @@ class Delivery:
     response: Dict[str, Any]
 
 
+CLAIMED, DONE, CONFLICT, BUSY = "claimed", "done", "conflict", "busy"
+IN_PROGRESS = ""  # the response column of a claimed message still being processed
+
+
 class DeliveryStore:
     """SQLite table message_id -> first response, shared by every retry of a message.
 
     SQLite because it survives restarts (platforms retry across our restarts too) and
-    needs no server. Each call opens its own connection, so it is safe from the worker
-    threads the channel runs it in.
+    needs no server; every process on the host that opens the file shares the claims.
+    Each call opens its own connection, so it is safe from the worker threads the
+    channel runs it in.
     """
 
     def __init__(self, path: Path) -> None:
@@ -151,6 +164,7 @@ class DeliveryStore:
         return sqlite3.connect(self.path, timeout=10)
 
     def get(self, message_id: str) -> Optional[Delivery]:
+        """The stored response of a processed message (None while it is in progress)."""
         connection = self._connect()
         try:
             row = connection.execute(
@@ -159,25 +173,72 @@ class DeliveryStore:
             ).fetchone()
         finally:
             connection.close()
-        if row is None:
+        if row is None or row[2] == IN_PROGRESS:
             return None
         return Delivery(sender=row[0], text_digest=row[1], response=json.loads(row[2]))
 
-    def put(self, message_id: str, delivery: Delivery) -> None:
-        """Record a processed message; IntegrityError if the id is already there."""
+    def claim(
+        self, message_id: str, sender: str, digest: str, stale_after: float
+    ) -> Tuple[str, Optional[Delivery]]:
+        """(CLAIMED, None): process it now; (DONE, delivery): answer with the stored
+        response; (CONFLICT, None): the id belongs to another message; (BUSY, None):
+        another request is processing it."""
+        now = time.time()
+        connection = self._connect()
+        try:
+            with connection:
+                try:
+                    connection.execute(
+                        "INSERT INTO deliveries (message_id, sender, text_sha256, response,"
+                        " created_at) VALUES (?, ?, ?, ?, ?)",
+                        (message_id, sender, digest, IN_PROGRESS, now),
+                    )
+                    return CLAIMED, None
+                except sqlite3.IntegrityError:
+                    pass
+                row = connection.execute(
+                    "SELECT sender, text_sha256, response, created_at FROM deliveries"
+                    " WHERE message_id = ?",
+                    (message_id,),
+                ).fetchone()
+                if row is None:  # released between the two statements: ask again
+                    return BUSY, None
+                if row[0] != sender or row[1] != digest:
+                    return CONFLICT, None
+                if row[2] != IN_PROGRESS:
+                    return DONE, Delivery(row[0], row[1], json.loads(row[2]))
+                if row[3] < now - stale_after:  # its claimer died: take it over
+                    taken = connection.execute(
+                        "UPDATE deliveries SET created_at = ? WHERE message_id = ?"
+                        " AND response = ? AND created_at = ?",
+                        (now, message_id, IN_PROGRESS, row[3]),
+                    )
+                    if taken.rowcount == 1:
+                        return CLAIMED, None
+                return BUSY, None
+        finally:
+            connection.close()
+
+    def finish(self, message_id: str, response: Dict[str, Any]) -> None:
+        """Store the response of a claimed message."""
         connection = self._connect()
         try:
             with connection:
                 connection.execute(
-                    "INSERT INTO deliveries (message_id, sender, text_sha256, response,"
-                    " created_at) VALUES (?, ?, ?, ?, ?)",
-                    (
-                        message_id,
-                        delivery.sender,
-                        delivery.text_digest,
-                        json.dumps(delivery.response),
-                        time.time(),
-                    ),
+                    "UPDATE deliveries SET response = ? WHERE message_id = ?",
+                    (json.dumps(response), message_id),
+                )
+        finally:
+            connection.close()
+
+    def release(self, message_id: str) -> None:
+        """Drop the claim of a message that could not be processed (a retry may)."""
+        connection = self._connect()
+        try:
+            with connection:
+                connection.execute(
+                    "DELETE FROM deliveries WHERE message_id = ? AND response = ?",
+                    (message_id, IN_PROGRESS),
                 )
         finally:
             connection.close()
@@ -299,17 +360,27 @@ class SignedWebhookInput(InputChannel):
     async def _deliver(
         self, inbound: Inbound, on_new_message: OnNewMessage, store: DeliveryStore
     ) -> Result:
+        # The in-process lock saves polling; the claim in the table is what holds
+        # across processes.
         async with self.locks.hold(inbound.message_id):
-            # Checked after taking the lock: a concurrent duplicate that waited here
-            # finds the response the first delivery stored.
-            stored = await asyncio.to_thread(store.get, inbound.message_id)
-            if stored is not None:
-                if stored.sender != inbound.sender or stored.text_digest != inbound.digest:
-                    logger.warning(
-                        "signed_webhook: message_id %s reused for a different message",
-                        inbound.message_id,
-                    )
-                    return 409, {"error": "message_id was already used for a different message"}
+            stale = fallback.reply_timeout() * 2 + STALE_CLAIM_SECONDS
+            deadline = time.monotonic() + stale + CLAIM_POLL_SECONDS * 10
+            while True:
+                state, stored = await asyncio.to_thread(
+                    store.claim, inbound.message_id, inbound.sender, inbound.digest, stale
+                )
+                if state != BUSY:
+                    break
+                if time.monotonic() > deadline:
+                    return 503, {"error": "the message is still being processed, retry later"}
+                await asyncio.sleep(CLAIM_POLL_SECONDS)
+            if state == CONFLICT:
+                logger.warning(
+                    "signed_webhook: message_id %s reused for a different message",
+                    inbound.message_id,
+                )
+                return 409, {"error": "message_id was already used for a different message"}
+            if state == DONE and stored is not None:
                 logger.info(
                     "signed_webhook: %s is a retry; sent the stored response", inbound.message_id
                 )
@@ -323,22 +394,14 @@ class SignedWebhookInput(InputChannel):
                 message_id=inbound.message_id,
             )
             if not await fallback.hand_over(on_new_message, message):
-                # Nothing stored: the platform's retry gets another chance.
+                # The claim goes: the platform's retry gets another chance.
+                await asyncio.to_thread(store.release, inbound.message_id)
                 return 500, {"error": "the message could not be processed, retry later"}
             result = {
                 "message_id": inbound.message_id,
                 "replies": collected_replies(collector.messages),
             }
-            delivery = Delivery(inbound.sender, inbound.digest, result)
-            try:
-                await asyncio.to_thread(store.put, inbound.message_id, delivery)
-            except sqlite3.IntegrityError:
-                # Only possible when another server process shares the file (the lock
-                # is per process): keep every retry's answer identical to what it sent.
-                logger.warning("signed_webhook: %s was processed twice", inbound.message_id)
-                first = await asyncio.to_thread(store.get, inbound.message_id)
-                if first is not None:
-                    return 200, first.response
+            await asyncio.to_thread(store.finish, inbound.message_id, result)
             logger.info("signed_webhook: processed %s", inbound.message_id)
             return 200, result
 

@@ -703,3 +703,54 @@ def test_e2e_sms_without_body_is_refused(servers: Servers) -> None:
     )
     assert status == 400
     assert len(outbox_lines(servers.outbox)) == before
+
+
+# --- SMS choices shared by replicas (Redis) ---------------------------------------------
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import os
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except redis.exceptions.ConnectionError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis on 127.0.0.1:6379 is required under CI: {error}")
+        pytest.skip("no Redis on 127.0.0.1:6379 (start it to run this test)")
+    return url
+
+
+async def test_sms_choices_offered_by_one_replica_are_answered_by_another(
+    tmp_path: Path, redis_url: str
+) -> None:
+    from bot.channels.shared_choices import RedisChoiceMemory
+
+    phone = "+1555" + str(uuid.uuid4().int)[:7]
+    outbox = tmp_path / "out.jsonl"
+    first, second = (
+        TwilioSmsInput(None, None, None, outbox=outbox, choices=RedisChoiceMemory(redis_url))
+        for _ in range(2)
+    )
+    bot = FakeBot()
+    await first.handle(SMS_URL, form(sender=phone, body="what is it"), None, bot)
+    await second.handle(SMS_URL, form(sender=phone, body="2"), None, bot)  # the other replica
+    restarted = TwilioSmsInput(
+        None, None, None, outbox=outbox, choices=RedisChoiceMemory(redis_url)
+    )
+    await restarted.handle(SMS_URL, form(sender=phone, body="1"), None, bot)  # after a restart
+    assert [m.text for m in bot.received] == ["what is it", "payload duration", "payload pain"]
+
+
+def test_sms_choices_without_redis_are_lost_not_wrong() -> None:
+    from bot.channels.plain_text import ChoiceMemory
+    from bot.channels.shared_choices import RedisChoiceMemory, choice_memory_from_env
+
+    down = RedisChoiceMemory("redis://127.0.0.1:1/0")
+    down.offer("+15550001111", ["payload pain", "payload duration"])  # logged, no crash
+    assert down.resolve("+15550001111", "2") == "2"  # goes on as typed: a rephrase prompt
+    assert isinstance(choice_memory_from_env({}), ChoiceMemory)
+    assert isinstance(choice_memory_from_env({"REDIS_URL": "redis://x:1/0"}), RedisChoiceMemory)

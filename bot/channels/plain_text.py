@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from bot.core import environment
 
@@ -227,6 +227,17 @@ def resolve_choice(text: str, payloads: Sequence[str]) -> str:
 def button_payloads(buttons: Sequence[Mapping[str, Any]]) -> Tuple[str, ...]:
     """What each numbered choice stands for: the payload, or the title when there is none."""
     return tuple(str(button.get("payload") or button.get("title") or "") for button in buttons)
+
+
+class Choices(Protocol):
+    """Where the choices offered to each sender are kept: this process (ChoiceMemory) or
+    Redis for every replica (bot/channels/shared_choices.py)."""
+
+    def offer(self, sender: str, payloads: Sequence[str]) -> None: ...
+
+    def clear(self, sender: str) -> None: ...
+
+    def resolve(self, sender: str, text: str) -> str: ...
 
 
 class ChoiceMemory:

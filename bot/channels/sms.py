@@ -38,6 +38,7 @@ from twilio.rest import Client
 from bot.channels import fallback, plain_text
 from bot.channels.output import urgency_of
 from bot.channels.routes import add_status_route
+from bot.channels.shared_choices import choice_memory_from_env
 from bot.core.facts import FactStoreError, load_fact_store
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class PlainTextSmsOutput(OutputChannel):
     def __init__(
         self,
         transport: Any,
-        choices: plain_text.ChoiceMemory,
+        choices: plain_text.Choices,
         max_chars: int = plain_text.DEFAULT_MAX_CHARS,
         short_titles: Optional[Mapping[str, str]] = None,
     ) -> None:
@@ -190,6 +191,7 @@ class TwilioSmsInput(TwilioInput):
             outbox=Path(outbox) if outbox else None,
             max_chars=plain_text.max_chars_from_env(),
             webhook_url=os.environ.get(WEBHOOK_URL_ENV) or None,
+            choices=choice_memory_from_env(),
             short_titles=short_titles_from_fact_store(),
         )
 
@@ -201,7 +203,7 @@ class TwilioSmsInput(TwilioInput):
         outbox: Optional[Path] = None,
         max_chars: int = plain_text.DEFAULT_MAX_CHARS,
         webhook_url: Optional[str] = None,
-        choices: Optional[plain_text.ChoiceMemory] = None,
+        choices: Optional[plain_text.Choices] = None,
         short_titles: Optional[Mapping[str, str]] = None,
     ) -> None:
         # debug_mode=False: an error is logged and answered with 500, not re-raised.

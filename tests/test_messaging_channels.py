@@ -204,6 +204,28 @@ async def test_two_processes_on_one_file_process_a_message_once(
     assert len(bot.received) == 1
 
 
+async def test_replicas_on_several_hosts_share_the_claims_in_postgresql(
+    postgres_database,
+) -> None:
+    """WEBHOOK_DB as a PostgreSQL URL: two channels (two hosts) process a message once."""
+    engine, _ = postgres_database
+    url = engine.url.render_as_string(hide_password=False)
+    first, second = (SignedWebhookInput(secret=SECRET, token=None, db_path=url) for _ in "ab")
+    bot = FakeBot(delay=0.3)
+    body = body_of()
+    try:
+        one, two = await asyncio.gather(
+            first.handle(body, sign(SECRET, body), None, bot),
+            second.handle(body, sign(SECRET, body), None, bot),
+        )
+        assert one == two and one[0] == 200
+        assert len(bot.received) == 1
+        assert first.store.get("m-1").response == one[1]
+    finally:
+        for channel in (first, second):
+            channel.store.engine.dispose()
+
+
 async def test_a_claim_left_by_a_crashed_process_is_taken_over(
     webhook: SignedWebhookInput, monkeypatch
 ) -> None:
@@ -273,6 +295,8 @@ def test_webhook_settings_come_from_the_environment(monkeypatch, tmp_path: Path)
     assert (tmp_path / "sub" / "wh.sqlite3").exists()
     assert _resolve_db_path(None) == PROJECT_ROOT / "var" / "webhook.sqlite3"
     assert _resolve_db_path("data2/x.db") == PROJECT_ROOT / "data2" / "x.db"
+    url = "postgresql://rasa@db.example.org/webhook"
+    assert _resolve_db_path(url) == url  # a database server, for replicas on several hosts
 
 
 # --- in-process: the SMS channel -----------------------------------------------------

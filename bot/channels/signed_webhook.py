@@ -11,13 +11,13 @@ they do not get an answer in time. Two things follow:
 - A retried delivery must not be processed again (the patient would get a second
   answer and the conversation state would advance twice). Each message carries the
   platform's `message_id`. Before processing, the message is *claimed*: a row with
-  that id is inserted into a SQLite table, and only the request whose insert succeeds
-  processes it. The response is then stored in that row and returned for every retry;
-  a retry that arrives while the first delivery is still being processed waits for
-  its response. This holds across server processes sharing the file (replicas on one
-  host), not only within one. A claim left by a process that crashed is taken over
-  once it is older than STALE_CLAIM_SECONDS; a failed turn removes its claim, so the
-  platform's retry is processed.
+  that id is inserted into a table (SQLite, or PostgreSQL for replicas on several
+  hosts), and only the request whose insert succeeds processes it. The response is
+  then stored in that row and returned for every retry; a retry that arrives while
+  the first delivery is still being processed waits for its response. This holds
+  across server processes sharing the database, not only within one. A claim left by
+  a process that crashed is taken over once it is older than STALE_CLAIM_SECONDS; a
+  failed turn removes its claim, so the platform's retry is processed.
 
 POST /webhooks/signed_webhook/webhook
     {"message_id": "wamid.123", "sender": "patient-42", "text": "does it hurt?"}
@@ -35,12 +35,11 @@ import hmac
 import json
 import logging
 import os
-import sqlite3
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple, Union
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -139,40 +138,55 @@ IN_PROGRESS = ""  # the response column of a claimed message still being process
 
 
 class DeliveryStore:
-    """SQLite table message_id -> first response, shared by every retry of a message.
+    """Table message_id -> first response, shared by every retry of a message.
 
-    SQLite because it survives restarts (platforms retry across our restarts too) and
-    needs no server; every process on the host that opens the file shares the claims.
-    Each call opens its own connection, so it is safe from the worker threads the
-    channel runs it in.
+    SQLite by default (a file: it survives restarts, since platforms retry across our
+    restarts too, and needs no server; every process on the host that opens it shares
+    the claims), or any database SQLAlchemy reaches, given as a URL in WEBHOOK_DB
+    (`postgresql://...`), so replicas on several hosts share them. Calls are blocking;
+    the channel runs them in worker threads.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
+    def __init__(self, location: Union[Path, str]) -> None:
+        import sqlalchemy as sa
+
+        self.path: Optional[Path] = None
+        if isinstance(location, Path):
+            self.path = location
+            location.parent.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{location}"
+            self.engine = sa.create_engine(
+                url, connect_args={"timeout": 10, "check_same_thread": False}
+            )
+        else:
+            self.engine = sa.create_engine(location, pool_pre_ping=True)
+        with self.engine.begin() as connection:
             connection.execute(
-                "CREATE TABLE IF NOT EXISTS deliveries ("
-                " message_id TEXT PRIMARY KEY,"
-                " sender TEXT NOT NULL,"
-                " text_sha256 TEXT NOT NULL,"
-                " response TEXT NOT NULL,"
-                " created_at REAL NOT NULL)"
+                sa.text(
+                    "CREATE TABLE IF NOT EXISTS deliveries ("
+                    " message_id VARCHAR(256) PRIMARY KEY,"
+                    " sender VARCHAR(256) NOT NULL,"
+                    " text_sha256 VARCHAR(64) NOT NULL,"
+                    " response TEXT NOT NULL,"
+                    " created_at REAL NOT NULL)"
+                )
             )
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+    def _row(self, connection: Any, message_id: str) -> Any:
+        import sqlalchemy as sa
+
+        return connection.execute(
+            sa.text(
+                "SELECT sender, text_sha256, response, created_at FROM deliveries"
+                " WHERE message_id = :id"
+            ),
+            {"id": message_id},
+        ).fetchone()
 
     def get(self, message_id: str) -> Optional[Delivery]:
         """The stored response of a processed message (None while it is in progress)."""
-        connection = self._connect()
-        try:
-            row = connection.execute(
-                "SELECT sender, text_sha256, response FROM deliveries WHERE message_id = ?",
-                (message_id,),
-            ).fetchone()
-        finally:
-            connection.close()
+        with self.engine.connect() as connection:
+            row = self._row(connection, message_id)
         if row is None or row[2] == IN_PROGRESS:
             return None
         return Delivery(sender=row[0], text_digest=row[1], response=json.loads(row[2]))
@@ -183,65 +197,66 @@ class DeliveryStore:
         """(CLAIMED, None): process it now; (DONE, delivery): answer with the stored
         response; (CONFLICT, None): the id belongs to another message; (BUSY, None):
         another request is processing it."""
+        import sqlalchemy as sa
+
         now = time.time()
-        connection = self._connect()
         try:
-            with connection:
-                try:
-                    connection.execute(
+            with self.engine.begin() as connection:
+                connection.execute(
+                    sa.text(
                         "INSERT INTO deliveries (message_id, sender, text_sha256, response,"
-                        " created_at) VALUES (?, ?, ?, ?, ?)",
-                        (message_id, sender, digest, IN_PROGRESS, now),
-                    )
-                    return CLAIMED, None
-                except sqlite3.IntegrityError:
-                    pass
-                row = connection.execute(
-                    "SELECT sender, text_sha256, response, created_at FROM deliveries"
-                    " WHERE message_id = ?",
-                    (message_id,),
-                ).fetchone()
-                if row is None:  # released between the two statements: ask again
-                    return BUSY, None
-                if row[0] != sender or row[1] != digest:
-                    return CONFLICT, None
-                if row[2] != IN_PROGRESS:
-                    return DONE, Delivery(row[0], row[1], json.loads(row[2]))
-                if row[3] < now - stale_after:  # its claimer died: take it over
-                    taken = connection.execute(
-                        "UPDATE deliveries SET created_at = ? WHERE message_id = ?"
-                        " AND response = ? AND created_at = ?",
-                        (now, message_id, IN_PROGRESS, row[3]),
-                    )
-                    if taken.rowcount == 1:
-                        return CLAIMED, None
+                        " created_at) VALUES (:id, :sender, :digest, :response, :now)"
+                    ),
+                    {
+                        "id": message_id,
+                        "sender": sender,
+                        "digest": digest,
+                        "response": IN_PROGRESS,
+                        "now": now,
+                    },
+                )
+            return CLAIMED, None
+        except sa.exc.IntegrityError:
+            pass  # already claimed: by whom, and is it done?
+        with self.engine.begin() as connection:
+            row = self._row(connection, message_id)
+            if row is None:  # released in between: ask again
                 return BUSY, None
-        finally:
-            connection.close()
+            if row[0] != sender or row[1] != digest:
+                return CONFLICT, None
+            if row[2] != IN_PROGRESS:
+                return DONE, Delivery(row[0], row[1], json.loads(row[2]))
+            if row[3] < now - stale_after:  # its claimer died: take it over
+                taken = connection.execute(
+                    sa.text(
+                        "UPDATE deliveries SET created_at = :now WHERE message_id = :id"
+                        " AND response = :response AND created_at = :then"
+                    ),
+                    {"now": now, "id": message_id, "response": IN_PROGRESS, "then": row[3]},
+                )
+                if taken.rowcount == 1:
+                    return CLAIMED, None
+            return BUSY, None
 
     def finish(self, message_id: str, response: Dict[str, Any]) -> None:
         """Store the response of a claimed message."""
-        connection = self._connect()
-        try:
-            with connection:
-                connection.execute(
-                    "UPDATE deliveries SET response = ? WHERE message_id = ?",
-                    (json.dumps(response), message_id),
-                )
-        finally:
-            connection.close()
+        import sqlalchemy as sa
+
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE deliveries SET response = :response WHERE message_id = :id"),
+                {"response": json.dumps(response), "id": message_id},
+            )
 
     def release(self, message_id: str) -> None:
         """Drop the claim of a message that could not be processed (a retry may)."""
-        connection = self._connect()
-        try:
-            with connection:
-                connection.execute(
-                    "DELETE FROM deliveries WHERE message_id = ? AND response = ?",
-                    (message_id, IN_PROGRESS),
-                )
-        finally:
-            connection.close()
+        import sqlalchemy as sa
+
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.text("DELETE FROM deliveries WHERE message_id = :id AND response = :response"),
+                {"id": message_id, "response": IN_PROGRESS},
+            )
 
 
 class KeyedLocks:
@@ -283,10 +298,13 @@ def collected_replies(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return replies
 
 
-def _resolve_db_path(raw: Optional[str]) -> Path:
-    """WEBHOOK_DB, relative paths taken from the project root (not the working dir)."""
+def _resolve_db_path(raw: Optional[str]) -> Union[Path, str]:
+    """WEBHOOK_DB: a database URL (`postgresql://...`) as given, or a SQLite file, relative
+    paths taken from the project root (not the working dir)."""
     if not raw:
         return DEFAULT_DB
+    if "://" in raw:
+        return raw.strip()
     path = Path(raw).expanduser()
     return path if path.is_absolute() else PROJECT_ROOT / path
 
@@ -319,7 +337,7 @@ class SignedWebhookInput(InputChannel):
         self,
         secret: Optional[str] = None,
         token: Optional[str] = None,
-        db_path: Path = DEFAULT_DB,
+        db_path: Union[Path, str] = DEFAULT_DB,
     ) -> None:
         self.secret = secret
         self.token = token

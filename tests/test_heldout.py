@@ -23,15 +23,10 @@ MODEL_FILE = PROJECT_ROOT / "models" / "spine-faq.tar.gz"
 MIN_ACCURACY = 0.90
 
 
-def _normalised(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def test_heldout_set_is_never_trained_on() -> None:
-    heldout = {_normalised(e.get("text")) for e in load_data(str(HELDOUT_FILE)).intent_examples}
-    training = {_normalised(e.get("text")) for e in load_data(str(TRAINING_FILE)).intent_examples}
+def test_heldout_set_is_large_enough() -> None:
+    """Never trained on: tests/test_training_apart.py checks every test set against data/."""
+    heldout = {e.get("text") for e in load_data(str(HELDOUT_FILE)).intent_examples}
     assert len(heldout) >= 150
-    assert not heldout & training
 
 
 def test_heldout_covers_every_trained_intent() -> None:

@@ -7,6 +7,7 @@ tests/test_review_e2e.py.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -21,10 +22,11 @@ import yaml
 
 from bot.__main__ import main
 from bot.core.answers import answer_digest
+from bot.core.outcomes import ANSWERED, FALLBACK, NOT_COVERED, RED_FLAG
 from bot.ops.clusters import cluster_turns
 from bot.ops.conversations import turns_from_events
 from bot.ops.review import build_review, suggestions_yaml, unanswered_csv, write_report
-from bot.ops.review_data import ANSWERED, FALLBACK, NOT_COVERED, RED_FLAG, Turn
+from bot.ops.review_data import Turn
 
 NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.timezone.utc)
 Row = Tuple[str, str, float, Optional[str], str]
@@ -158,7 +160,9 @@ def _same(texts):
 
 
 def test_red_flags_are_never_queued_nor_written_as_text(tmp_path: Path) -> None:
+    # Even marked for review (as no reader sets it), a red flag is never queued.
     red = Turn("s", NOW, "rest", "I lost control of my bladder", "red_flag", 1.0, RED_FLAG)
+    red = dataclasses.replace(red, queue_reason=FALLBACK)
     review = build_review([red, _turn("blorp", 1)], NOW - dt.timedelta(days=1), NOW, _same)
     assert [c.count for c in review.clusters] == [1]
     paths = write_report(review, tmp_path / "out", NOW)

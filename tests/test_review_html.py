@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from bot.ops.review_data import (
+from bot.core.outcomes import (
     ANSWERED,
     ENGLISH_ONLY,
     FALLBACK,
@@ -22,13 +22,10 @@ from bot.ops.review_data import (
     OUT_OF_SCOPE,
     OUTCOMES,
     PERSONAL_ADVICE,
-    QUEUE_REASONS,
     RED_FLAG,
     SMALL_TALK,
-    Cluster,
-    Review,
-    Turn,
 )
+from bot.ops.review_data import QUEUE_REASONS, Cluster, Review, Turn
 from bot.ops.review_html import CSP, render
 
 UTC = dt.timezone.utc

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any, Optional, Sequence, Tuple
 
-from bot.channels.plain_text import resolve_choice
+from bot.channels.plain_text import ChoiceMemory, resolve_choice
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +74,5 @@ class RedisChoiceMemory:
 
 def choice_memory_from_env(environ: Optional[dict] = None) -> Any:
     """RedisChoiceMemory when REDIS_URL is set, else the in-process memory."""
-    import os
-
-    from bot.channels.plain_text import ChoiceMemory
-
     url = (os.environ if environ is None else environ).get(REDIS_URL_ENV, "").strip()
     return RedisChoiceMemory(url) if url else ChoiceMemory()

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple, Union
 
+import sqlalchemy as sa
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -148,8 +149,6 @@ class DeliveryStore:
     """
 
     def __init__(self, location: Union[Path, str]) -> None:
-        import sqlalchemy as sa
-
         self.path: Optional[Path] = None
         if isinstance(location, Path):
             self.path = location
@@ -173,8 +172,6 @@ class DeliveryStore:
             )
 
     def _row(self, connection: Any, message_id: str) -> Any:
-        import sqlalchemy as sa
-
         return connection.execute(
             sa.text(
                 "SELECT sender, text_sha256, response, created_at FROM deliveries"
@@ -197,8 +194,6 @@ class DeliveryStore:
         """(CLAIMED, None): process it now; (DONE, delivery): answer with the stored
         response; (CONFLICT, None): the id belongs to another message; (BUSY, None):
         another request is processing it."""
-        import sqlalchemy as sa
-
         now = time.time()
         try:
             with self.engine.begin() as connection:
@@ -240,8 +235,6 @@ class DeliveryStore:
 
     def finish(self, message_id: str, response: Dict[str, Any]) -> None:
         """Store the response of a claimed message."""
-        import sqlalchemy as sa
-
         with self.engine.begin() as connection:
             connection.execute(
                 sa.text("UPDATE deliveries SET response = :response WHERE message_id = :id"),
@@ -250,8 +243,6 @@ class DeliveryStore:
 
     def release(self, message_id: str) -> None:
         """Drop the claim of a message that could not be processed (a retry may)."""
-        import sqlalchemy as sa
-
         with self.engine.begin() as connection:
             connection.execute(
                 sa.text("DELETE FROM deliveries WHERE message_id = :id AND response = :response"),

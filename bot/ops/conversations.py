@@ -16,7 +16,7 @@ import json
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from bot.core.answers import FEEDBACK_SLOT, VOTES, answer_digest
-from bot.ops.review_data import (
+from bot.core.outcomes import (
     ANSWERED,
     ENGLISH_ONLY,
     FALLBACK,
@@ -26,8 +26,8 @@ from bot.ops.review_data import (
     PERSONAL_ADVICE,
     RED_FLAG,
     SMALL_TALK,
-    Turn,
 )
+from bot.ops.review_data import Turn
 from bot.ops.tracker_db import TrackerDbError
 
 ACTION_OUTCOMES = {

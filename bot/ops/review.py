@@ -33,7 +33,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import yaml
 
-from bot.ops.review_data import QUEUE_REASONS, RED_FLAG, Cluster, Review, Turn
+from bot.core.outcomes import RED_FLAG
+from bot.ops.review_data import QUEUE_REASONS, Cluster, Review, Turn
 from bot.ops.tracker_db import TrackerDbError, add_source_arguments, engine_for, parse_age
 
 WARNING = (
@@ -138,9 +139,11 @@ def build_review(
     """The review of `turns`: the queue clustered by meaning (red flags never queued)."""
     from bot.ops.clusters import cluster_turns
 
-    queue = [turn for turn in turns if turn.queue_reason and turn.outcome != RED_FLAG]
-    clusters = cluster_turns(queue, encode) if queue and encode is not None else []
-    return Review(start, end, turns, clusters, include_red_flag_text=include_red_flags)
+    review = Review(start, end, turns, include_red_flag_text=include_red_flags)
+    queue = review.queue()
+    if queue and encode is not None:
+        review.clusters = cluster_turns(queue, encode)
+    return review
 
 
 def write_report(review: Review, out: Path, generated: dt.datetime) -> List[Path]:
@@ -151,9 +154,7 @@ def write_report(review: Review, out: Path, generated: dt.datetime) -> List[Path
     out.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     files = {
         "review.html": review_html.render(review, redact=redact, generated=generated),
-        "unanswered.csv": unanswered_csv(
-            [turn for turn in review.queue() if turn.outcome != RED_FLAG], redact
-        ),
+        "unanswered.csv": unanswered_csv(review.queue(), redact),
         "suggestions.yml": suggestions_yaml(review.clusters, redact),
     }
     paths = []

@@ -1,7 +1,8 @@
 """What the staff review is made of: patient turns, their outcomes, and clusters of misses.
 
 Plain data, no database and no Rasa: `bot.ops.conversations` fills it from the tracker
-store, `bot.ops.clusters` groups the misses, `bot.ops.review_report` writes it out.
+store, `bot.ops.clusters` groups the misses, `bot.ops.review` and
+`bot.ops.review_html` write it out. The outcomes' vocabulary is bot.core.outcomes.
 """
 
 from __future__ import annotations
@@ -10,17 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from bot.core.outcomes import (  # noqa: F401 - the review's vocabulary, re-exported
-    ANSWERED,
-    ENGLISH_ONLY,
-    FALLBACK,
-    NOT_COVERED,
-    OUT_OF_SCOPE,
-    OUTCOMES,
-    PERSONAL_ADVICE,
-    RED_FLAG,
-    SMALL_TALK,
-)
+from bot.core.outcomes import FALLBACK, NOT_COVERED, OUTCOMES, PERSONAL_ADVICE, RED_FLAG
 
 # Why a turn is in the review queue.
 QUEUE_REASONS = {
@@ -110,4 +101,5 @@ class Review:
         )
 
     def queue(self) -> List[Turn]:
-        return [turn for turn in self.turns if turn.queue_reason]
+        """The turns to review; never a red flag, whose text stays out of the files."""
+        return [turn for turn in self.turns if turn.queue_reason and turn.outcome != RED_FLAG]

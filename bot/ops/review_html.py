@@ -25,7 +25,7 @@ import html
 import re
 from typing import Callable, Dict, List, Sequence, Tuple
 
-from bot.ops.review_data import (
+from bot.core.outcomes import (
     ANSWERED,
     ENGLISH_ONLY,
     FALLBACK,
@@ -33,13 +33,10 @@ from bot.ops.review_data import (
     OUT_OF_SCOPE,
     OUTCOMES,
     PERSONAL_ADVICE,
-    QUEUE_REASONS,
     RED_FLAG,
     SMALL_TALK,
-    Cluster,
-    Review,
-    Turn,
 )
+from bot.ops.review_data import QUEUE_REASONS, Cluster, Review, Turn
 
 Redact = Callable[[str], str]
 

@@ -11,7 +11,6 @@ from bot.nlu.planner import (
     ExampleIndex,
     FactIndex,
     PlannerSettings,
-    focus_sentence,
 )
 
 EXAMPLES = {
@@ -74,15 +73,6 @@ def test_a_general_question_gets_every_fact_of_its_topic(planner, encoder) -> No
     ranking = [{"name": "ask_difference", "confidence": 0.9}]
     result = plan(planner, encoder, "tell me about these two", ranking)
     assert result.intent == "ask_difference" and result.facts == ()
-
-
-def test_long_messages_are_planned_from_their_question() -> None:
-    text = (
-        "I have had back pain for years and tried everything. My doctor is kind. "
-        "The pharmacy is far from my house and parking is hard. Does the block hurt?"
-    )
-    assert focus_sentence(text, 25) == "Does the block hurt?"
-    assert focus_sentence("does the block hurt?", 25) is None
 
 
 def test_keyboard_mash_is_not_a_question(store) -> None:

@@ -79,6 +79,8 @@ def test_general_topic_ignores_the_procedure(store, settings) -> None:
         ("how much does an rfa cost", "the cost or price"),
         ("will I be sedated for the nerve block", "sedation or being put to sleep"),
         ("is it safe when pregnant", "pregnancy or breastfeeding"),
+        ("what gauge of needle is used for the block?", "the size of the needle"),
+        ("how many times in my life can i have an rfa", "how many times it can be repeated"),
     ],
 )
 def test_uncovered_subjects_are_never_answered(store, settings, text, label) -> None:
@@ -87,6 +89,16 @@ def test_uncovered_subjects_are_never_answered(store, settings, text, label) -> 
     assert f"don't cover {label}" in reply.text
     assert "555-0100" in reply.text
     assert not reply.fact_ids
+
+
+def test_a_needle_question_about_time_is_not_about_its_size(store) -> None:
+    assert store.uncovered_subject("how long does the needle stay in?") is None
+
+
+def test_skipping_a_step_is_a_personal_question(store, settings) -> None:
+    text = "is it ok if i skip the second block and go straight to the ablation?"
+    reply = ask(store, settings, "ask_next_steps", text)
+    assert reply.text.startswith("I can't tell what is right for you")
 
 
 def test_insurance_question_mentioning_cost_is_answered(store, settings) -> None:

@@ -88,3 +88,38 @@ def test_a_classifier_red_flag_stands_when_the_rules_found_nothing(nlp) -> None:
     message = ranked(message_with_doc(nlp, "something is really wrong with me"), ranking)
     RedFlagOverride().process([message])
     assert message.get("intent") == {"name": "red_flag", "confidence": 0.7}
+
+
+STORY = (
+    "I'm a teacher and I can't miss many days at school this spring. My doctor wants "
+    "to do a medial branch block soon. How long is the recovery after it?"
+)
+
+
+def test_question_focus_keeps_the_question_tokens_of_a_long_message() -> None:
+    from rasa.nlu.constants import TOKENS_NAMES
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+
+    from bot.nlu.components import QuestionFocus, question_text
+
+    message = Message(data={TEXT: STORY})
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
+    QuestionFocus({"long_message_words": 20}).process([message])
+    words = [token.text for token in message.get(TOKENS_NAMES[TEXT])]
+    assert words == ["How", "long", "is", "the", "recovery", "after", "it"]
+    assert question_text(message) == "How long is the recovery after it?"
+    # The text itself stays whole: the red-flag layer and the language check read it all.
+    assert message.get(TEXT) == STORY
+
+
+def test_question_focus_leaves_short_messages_whole() -> None:
+    from rasa.nlu.constants import TOKENS_NAMES
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+
+    from bot.nlu.components import QuestionFocus, question_text
+
+    message = Message(data={TEXT: "does the block hurt? my friend said so."})
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
+    QuestionFocus().process([message])
+    assert len(message.get(TOKENS_NAMES[TEXT])) == 8
+    assert question_text(message) == message.get(TEXT)

@@ -1,5 +1,5 @@
-"""Custom Rasa NLU components: procedure entities, sentence vectors, the answer planner,
-and the language and red-flag overrides.
+"""Custom Rasa NLU components: procedure entities, the question of a long message,
+sentence vectors, the answer planner, and the language and red-flag overrides.
 
 All are registered with Rasa's recipe so `config.yml` can name them as
 `bot.nlu.components.<Class>`.
@@ -16,7 +16,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.constants import SPACY_DOCS, TOKENS_NAMES
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.utils.spacy_utils import SpacyNLP
@@ -36,19 +36,16 @@ from bot.core import language, safety
 from bot.core.facts import FactStore, ReloadingFactStore
 from bot.core.gibberish import is_gibberish, too_short
 from bot.nlu.encoder import shared_encoder
-from bot.nlu.planner import (
-    AnswerPlanner,
-    ExampleIndex,
-    FactIndex,
-    PlannerSettings,
-    focus_sentence,
-)
+from bot.nlu.focus import question_span
+from bot.nlu.planner import AnswerPlanner, ExampleIndex, FactIndex, PlannerSettings
 from bot.nlu.spacy_pipeline import PROCEDURE_LABEL
 
 logger = logging.getLogger(__name__)
 
 RED_FLAG_INTENT = "red_flag"
 SENTENCE_VECTOR_KEY = "sentence_vector"
+# The question of a long message (bot/nlu/focus.py); kept on the message, not in the output.
+QUESTION_KEY = "question_text"
 PLAN_KEY = "answer_plan"
 FALLBACK_INTENT = "nlu_fallback"
 RED_FLAG_KEY = "red_flag"
@@ -111,12 +108,60 @@ class ProcedureEntityExtractor(_BuiltFromConfig, EntityExtractorMixin):
         return messages
 
 
+def question_text(message: Message) -> str:
+    """What the featurizers and the planner read: a long message's question, else its text."""
+    return message.get(QUESTION_KEY) or message.get(TEXT) or ""
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class QuestionFocus(_BuiltFromConfig):
+    """Keeps only the question's tokens of a long message, for the featurizers after it.
+
+    Placed after the entity extractor (procedures are found in the whole message, which
+    also stays the message's text: the red-flag layer and the language check read all of
+    it) and before the featurizers, so DIET, the sentence vector and the planner read the
+    question alone (bot/nlu/focus.py). Done the same way on training examples.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        # Messages shorter than this are read whole; a question shorter than
+        # `standalone_words` keeps the sentence before it ("... Is that normal?").
+        return {"long_message_words": 25, "standalone_words": 6}
+
+    def _focus(self, messages: List[Message]) -> None:
+        for message in messages:
+            text = message.get(TEXT)
+            tokens = message.get(TOKENS_NAMES[TEXT])
+            if not isinstance(text, str) or not tokens:
+                continue
+            span = question_span(
+                text, int(self.config["long_message_words"]), int(self.config["standalone_words"])
+            )
+            if span is None:
+                continue
+            start, end = span
+            kept = [token for token in tokens if token.start >= start and token.end <= end]
+            if kept:
+                message.set(QUESTION_KEY, text[start:end])
+                message.set(TOKENS_NAMES[TEXT], kept)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._focus(messages)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._focus(training_data.training_examples)
+        return training_data
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds the message's all-MiniLM-L6-v2 vector as dense sentence features.
 
     DIET reads it beside the sparse features; the vector is also kept on the message
-    (not in the parse output) for the answer planner. Only the user's text is encoded.
+    (not in the parse output) for the answer planner. Only the user's text is encoded
+    (of a long message, its question: `QuestionFocus`).
     """
 
     @staticmethod
@@ -134,7 +179,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(execution_context.node_name, config)
 
     def _featurize(self, messages: List[Message]) -> None:
-        texts = [message.get(TEXT) for message in messages]
+        texts = [question_text(message) for message in messages]
         wanted = [i for i, text in enumerate(texts) if isinstance(text, str) and text.strip()]
         if not wanted:
             return
@@ -218,7 +263,7 @@ class AnswerPlannerComponent(GraphComponent):
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         vectors = [m.get(SENTENCE_VECTOR_KEY) for m in examples]
         if any(vector is None for vector in vectors):
-            vectors = list(shared_encoder().encode([m.get(TEXT) for m in examples]))
+            vectors = list(shared_encoder().encode([question_text(m) for m in examples]))
         intents = [m.get(INTENT) for m in examples]
         with self._model_storage.write_to(self._resource) as directory:
             np.save(directory / "vectors.npy", np.stack(vectors).astype(np.float32))
@@ -261,11 +306,9 @@ class AnswerPlannerComponent(GraphComponent):
                 _force_intent(message, button.intent)
                 message.set(PLAN_KEY, {"intent": button.intent, "reason": "button"}, True)
                 continue
-            focus = focus_sentence(text, self.settings.long_message_words)
-            asked = focus or text
-            vector, neutral = shared_encoder().encode([asked, facts.neutral(asked)])
+            neutral = shared_encoder().encode([facts.neutral(question_text(message))])[0]
             ranking = message.get(INTENT_RANKING_KEY) or []
-            plan = planner.plan(vector, ranking, neutral, focused=focus is not None)
+            plan = planner.plan(vector, ranking, neutral)
             _force_intent(message, plan.intent, confidence=plan.confidence)
             message.set(PLAN_KEY, plan.summary(), add_to_output=True)
         return messages

@@ -18,9 +18,8 @@ all-MiniLM-L6-v2 vector, bot/nlu/encoder.py) against two things the project hold
   - when one fact of the topic clearly matches best, only it (and those close to it) is
     answered, so a question about one detail gets that detail.
 
-In a long message the question is usually the last sentence: the vectors are taken from
-it, while DIET reads the whole message. Pure numpy; the Rasa component that runs it is in
-bot/nlu/components.py.
+In a long message only its question is read, by DIET and here alike (bot/nlu/focus.py).
+Pure numpy; the Rasa component that runs it is in bot/nlu/components.py.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from bot.core.facts import Fact, FactStore
 
 UNCOVERED_INTENT = "ask_uncovered"
 FALLBACK_INTENT = "nlu_fallback"
-_SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 
 
 @dataclass(frozen=True)
@@ -61,10 +59,6 @@ class PlannerSettings:
     # facts within `fact_margin` of it are answered.
     specific_fact: float = 0.7
     fact_margin: float = 0.08
-    # Messages at least this long are planned from their last sentence, where DIET (which
-    # read all of it) counts for this much instead of `classifier_weight`.
-    long_message_words: int = 25
-    long_classifier_weight: float = 0.3
 
     @classmethod
     def from_config(cls, config: Mapping) -> PlannerSettings:
@@ -92,17 +86,6 @@ class Plan:
             if self.best_fact_similarity is None
             else round(float(self.best_fact_similarity), 3),
         }
-
-
-def focus_sentence(text: str, min_words: int) -> Optional[str]:
-    """The question of a long message: its last sentence with a '?', else its last one."""
-    if len(text.split()) < min_words:
-        return None
-    sentences = [s.strip() for s in _SENTENCE.findall(text) if len(s.split()) >= 3]
-    if len(sentences) < 2:
-        return None
-    questions = [s for s in sentences if s.endswith("?")]
-    return (questions or sentences)[-1]
 
 
 class ExampleIndex:
@@ -193,17 +176,12 @@ class AnswerPlanner:
         vector: np.ndarray,
         ranking: Sequence[Mapping],
         neutral_vector: np.ndarray,
-        focused: bool = False,
     ) -> Plan:
-        """`vector` is the question's meaning; `neutral_vector` the same with names set aside.
-
-        `focused`: the vectors are of a long message's last sentence.
-        """
+        """`vector` is the question's meaning; `neutral_vector` the same with names set aside."""
         settings = self.settings
         store = self.facts.store
         votes = self.examples.vote(vector, settings.neighbours)
-        weight = settings.long_classifier_weight if focused else settings.classifier_weight
-        intent, confidence = self._combined(ranking, votes, weight)
+        intent, confidence = self._combined(ranking, votes, settings.classifier_weight)
         scored = self.facts.similarities(neutral_vector)
         if confidence < settings.fallback_threshold:
             best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))

@@ -1,0 +1,59 @@
+"""Find the question in a long message, so the classifier reads the question, not the story.
+
+Patients often tell a story first and ask at the end: "I'm a teacher and can't miss
+days ... How long is the recovery from a medial branch block?". Read whole, the story's
+words outweigh the question's ("miss a lot of days" pulls towards how long relief
+lasts). Read alone, the last question is classified as well as any short one.
+
+The span is the last sentence that ends with "?" (else the last sentence); when that
+sentence is too short to stand alone ("Is that normal?"), the sentence before it is
+kept too, since it usually says what "that" is. Pure Python; the Rasa component that
+applies it is `bot.nlu.components.QuestionFocus`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Tuple
+
+_SENTENCE = re.compile(r"[^.?!]+[.?!]*")
+# A sentence needs this many words to count as one (not "Ok." or "Thanks!").
+MIN_SENTENCE_WORDS = 3
+
+
+def _sentences(text: str) -> List[Tuple[int, int]]:
+    """(start, end) of each sentence of at least MIN_SENTENCE_WORDS words, stripped."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        piece = match.group()
+        if len(piece.split()) < MIN_SENTENCE_WORDS:
+            continue
+        start = match.start() + (len(piece) - len(piece.lstrip()))
+        end = match.end() - (len(piece) - len(piece.rstrip()))
+        spans.append((start, end))
+    return spans
+
+
+def question_span(text: str, min_words: int, standalone_words: int) -> Optional[Tuple[int, int]]:
+    """(start, end) of the question of a message of at least `min_words` words, else None.
+
+    None also when the message has a single sentence: there is no story to set aside.
+    A question of fewer than `standalone_words` words keeps the sentence before it.
+    """
+    if len(text.split()) < min_words:
+        return None
+    sentences = _sentences(text)
+    if len(sentences) < 2:
+        return None
+    questions = [i for i, (start, end) in enumerate(sentences) if text[end - 1] == "?"]
+    last = questions[-1] if questions else len(sentences) - 1
+    start, end = sentences[last]
+    if len(text[start:end].split()) < standalone_words and last > 0:
+        start = sentences[last - 1][0]
+    return start, end
+
+
+def question_of(text: str, min_words: int, standalone_words: int) -> Optional[str]:
+    """The question's text (see `question_span`), or None for a message read whole."""
+    span = question_span(text, min_words, standalone_words)
+    return None if span is None else text[span[0] : span[1]]

@@ -1,0 +1,45 @@
+"""Which part of a long message is its question (bot/nlu/focus.py)."""
+
+from __future__ import annotations
+
+from bot.nlu.focus import question_of
+
+
+def test_the_last_question_of_a_long_message_is_its_focus() -> None:
+    text = (
+        "I have had back pain for years and tried everything. My doctor is kind. "
+        "The pharmacy is far from my house and parking is hard. Does the block hurt?"
+    )
+    assert question_of(text, 25, 3) == "Does the block hurt?"
+
+
+def test_a_question_before_a_closing_remark_is_still_the_focus() -> None:
+    text = (
+        "My pain doctor wants to do the nerve test first and maybe burn the nerves later. "
+        "What is the point of the block if it does not fix anything? I am just confused, sorry."
+    )
+    assert question_of(text, 25, 3) == (
+        "What is the point of the block if it does not fix anything?"
+    )
+
+
+def test_a_short_question_keeps_the_sentence_it_points_to() -> None:
+    text = (
+        "I had the facet joint injection in March and it helped for about three months, "
+        "then the ache came back slowly over a couple of weeks. Is that normal?"
+    )
+    assert question_of(text, 20, 6) == text
+
+
+def test_short_or_single_sentence_messages_are_read_whole() -> None:
+    assert question_of("does the block hurt?", 25, 6) is None
+    one_sentence = " ".join(["word"] * 30) + "?"
+    assert question_of(one_sentence, 25, 6) is None
+
+
+def test_without_a_question_mark_the_last_sentence_is_the_focus() -> None:
+    text = (
+        "Been dealing with this ache in my lower back for ages and my doctor finally "
+        "booked me in. Tell me how long the numbness from the block lasts please"
+    )
+    assert question_of(text, 20, 6) == "Tell me how long the numbness from the block lasts please"

@@ -30,6 +30,13 @@ def detector() -> Detector:
         ("my private area feels asleep", "emergency", "saddle_numbness"),
         ("my legs feel numb and weak after the RFA, is that normal?", "emergency", "leg_weakness"),
         ("my foot keeps dragging and catching on the floor", "emergency", "foot_drop"),
+        (
+            "since lunch my legs have been sort of sleeping and little by little getting weaker",
+            "emergency",
+            "leg_weakness",
+        ),
+        ("i can barely get up the steps to my flat today", "emergency", "leg_weakness"),
+        ("last night I left a farewell letter on the kitchen table", "crisis", "self_harm"),
         ("I have a fever and the injection site is red and swollen", "infection", "infection"),
         ("tight chest, hard to get air", "emergency", "chest_breathing"),
         ("I don't see the point of going on", "crisis", "self_harm"),

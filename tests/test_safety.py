@@ -42,6 +42,8 @@ def detector() -> Detector:
         ("I don't see the point of going on", "crisis", "self_harm"),
         ("I've been saving up my pills to take tonight", "crisis", "self_harm"),
         ("chest pain and i want to die", "crisis", "self_harm"),
+        ("they said it was a seizure, and my face is drooping on one side", "emergency", "stroke"),
+        ("these new tablets make me black out, I just fainted again", "emergency", "fainting"),
     ],
 )
 def test_present_signs_alarm_with_the_right_urgency(detector, text, urgency, concept) -> None:
@@ -49,6 +51,10 @@ def test_present_signs_alarm_with_the_right_urgency(detector, text, urgency, con
     assert verdict.status == safety.PRESENT
     assert verdict.urgency == urgency
     assert concept in verdict.concepts(safety.PRESENT)
+
+
+def test_a_drugs_known_effect_is_no_warning_sign(detector) -> None:
+    assert detector.assess("the pain pills make me foggy, does the block need pills?").findings == ()
 
 
 @pytest.mark.parametrize(
@@ -60,6 +66,9 @@ def test_present_signs_alarm_with_the_right_urgency(detector, text, urgency, con
         ("both legs went numb after the block but it wore off in a few hours", "resolved"),
         ("my wife's foot drags a little because of her MS", "other person"),
         ("I keep the site clean so it doesn't get infected", "hypothetical"),
+        ("needles scare me, I pass out at blood tests", "chronic"),
+        ("my nan went numb on one side and it was a stroke, so numbness worries me", "past"),
+        ("my cousin felt suicidal before her ablation but she's doing well now", "resolved"),
     ],
 )
 def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None:

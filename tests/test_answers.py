@@ -44,6 +44,28 @@ def test_follow_up_uses_the_procedure_under_discussion(store, settings) -> None:
     assert reply.procedure == "mbb"
 
 
+def test_a_follow_up_to_a_not_covered_answer_is_not_covered_either(store, settings) -> None:
+    first = ask(store, settings, "ask_uncovered", "how much does an rfa cost", ["rfa"])
+    assert "don't cover the cost or price" in first.text and first.topic
+    follow = responder.answer_question(
+        store,
+        settings,
+        "ask_follow_up",
+        "and for the block?",
+        [procedure_entity("mbb")],
+        "rfa",
+        last_topic=first.topic,
+    )
+    assert "don't cover the cost or price" in follow.text
+    assert not follow.fact_ids
+    # A not-covered question with no known subject is remembered the same way.
+    general = answers.answer_uncovered(store, settings)
+    again = responder.answer_question(
+        store, settings, "ask_follow_up", "what about fji?", last_topic=general.topic
+    )
+    assert "don't cover that question" in again.text
+
+
 def test_no_procedure_gives_side_by_side(store, settings) -> None:
     reply = ask(store, settings, "ask_duration", "how long does the relief last")
     assert reply.fact_ids == ("fji_duration", "mbb_duration", "rfa_duration")
@@ -81,6 +103,7 @@ def test_general_topic_ignores_the_procedure(store, settings) -> None:
         ("is it safe when pregnant", "pregnancy or breastfeeding"),
         ("what gauge of needle is used for the block?", "the size of the needle"),
         ("how many times in my life can i have an rfa", "how many times it can be repeated"),
+        ("which symptoms after the block mean i should go to the er?", "which warning signs"),
     ],
 )
 def test_uncovered_subjects_are_never_answered(store, settings, text, label) -> None:
@@ -93,6 +116,12 @@ def test_uncovered_subjects_are_never_answered(store, settings, text, label) -> 
 
 def test_a_needle_question_about_time_is_not_about_its_size(store) -> None:
     assert store.uncovered_subject("how long does the needle stay in?") is None
+
+
+def test_asking_what_my_symptoms_are_is_personal(store, settings) -> None:
+    text = "just a dull ache when i twist, could that be facet joint syndrome?"
+    reply = ask(store, settings, "ask_facet_syndrome", text)
+    assert reply.text.startswith("I can't tell what is right for you")
 
 
 def test_skipping_a_step_is_a_personal_question(store, settings) -> None:

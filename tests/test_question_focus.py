@@ -43,3 +43,11 @@ def test_without_a_question_mark_the_last_sentence_is_the_focus() -> None:
         "booked me in. Tell me how long the numbness from the block lasts please"
     )
     assert question_of(text, 20, 6) == "Tell me how long the numbness from the block lasts please"
+
+
+def test_a_short_question_that_stands_alone_is_read_alone() -> None:
+    text = (
+        "Everyone at the clinic keeps saying facet this and facet that and I just nod. "
+        "What are facet joints anyway?"
+    )
+    assert question_of(text, 12, 6) == "What are facet joints anyway?"

@@ -18,6 +18,8 @@ from bot.core.settings import ClinicSettings
 MAX_BUTTONS = 3
 # Topics offered when nothing better is known (greeting, fallback, out of scope).
 STARTER_TOPICS = ("what_is", "difference", "pain", "duration")
+# The `topic` slot after a not-covered answer: this prefix and the subject's id, if any.
+NOT_COVERED_TOPIC = "not_covered:"
 
 
 @dataclass(frozen=True)
@@ -234,8 +236,20 @@ def answer_uncovered(
     return Reply(
         text=text,
         buttons=topic_buttons(store, ("recovery", "pain", "what_is")),
+        # Remembered as the last topic, so "and for the block?" is not covered either.
+        topic=NOT_COVERED_TOPIC + (subject.id if subject else ""),
         outcome=outcomes.NOT_COVERED,
     )
+
+
+def not_covered_subject(
+    store: FactStore, topic: Optional[str]
+) -> Tuple[bool, Optional[UncoveredSubject]]:
+    """Whether `topic` (the slot) records a not-covered answer, and for which subject."""
+    if not topic or not topic.startswith(NOT_COVERED_TOPIC):
+        return False, None
+    wanted = topic[len(NOT_COVERED_TOPIC) :]
+    return True, next((s for s in store.uncovered if s.id == wanted), None)
 
 
 def personal_note(settings: ClinicSettings) -> str:

@@ -105,6 +105,10 @@ def answer_question(
     named = procedures_named(entities, store)
     chosen = None
     if intent == FOLLOW_UP_INTENT:
+        not_covered, subject = answers.not_covered_subject(store, last_topic)
+        if not_covered:
+            # "and for the block?" after "the articles don't cover that": nor for the block.
+            return answers.answer_uncovered(store, settings, subject)
         topic = store.topics.get(last_topic or "") or store.topics[FOLLOW_UP_DEFAULT_TOPIC]
         if not named:
             counterpart = store.procedures.get(current_procedure or "")

@@ -127,7 +127,7 @@ class QuestionFocus(_BuiltFromConfig):
     def get_default_config() -> Dict[str, Any]:
         # Messages shorter than this are read whole; a question shorter than
         # `standalone_words` keeps the sentence before it ("... Is that normal?").
-        return {"long_message_words": 25, "standalone_words": 6}
+        return {"long_message_words": 12, "standalone_words": 6}
 
     def _focus(self, messages: List[Message]) -> None:
         for message in messages:

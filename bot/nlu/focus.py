@@ -6,8 +6,8 @@ words outweigh the question's ("miss a lot of days" pulls towards how long relie
 lasts). Read alone, the last question is classified as well as any short one.
 
 The span is the last sentence that ends with "?" (else the last sentence); when that
-sentence is too short to stand alone ("Is that normal?"), the sentence before it is
-kept too, since it usually says what "that" is. Pure Python; the Rasa component that
+sentence is short and points back ("Is that normal?"), the sentence before it is kept
+too, since it says what "that" is. Pure Python; the Rasa component that
 applies it is `bot.nlu.components.QuestionFocus`.
 """
 
@@ -17,6 +17,8 @@ import re
 from typing import List, Optional, Tuple
 
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
+# Words that point back to an earlier sentence ("Is that normal?", "Will it hurt?").
+_POINTS_BACK = re.compile(r"\b(?:that|this|it|its|it's|those|these|they|them|so|there)\b", re.I)
 # A sentence needs this many words to count as one (not "Ok." or "Thanks!").
 MIN_SENTENCE_WORDS = 3
 
@@ -38,7 +40,8 @@ def question_span(text: str, min_words: int, standalone_words: int) -> Optional[
     """(start, end) of the question of a message of at least `min_words` words, else None.
 
     None also when the message has a single sentence: there is no story to set aside.
-    A question of fewer than `standalone_words` words keeps the sentence before it.
+    A question of fewer than `standalone_words` words that points back keeps the sentence
+    before it.
     """
     if len(text.split()) < min_words:
         return None
@@ -48,7 +51,8 @@ def question_span(text: str, min_words: int, standalone_words: int) -> Optional[
     questions = [i for i, (start, end) in enumerate(sentences) if text[end - 1] == "?"]
     last = questions[-1] if questions else len(sentences) - 1
     start, end = sentences[last]
-    if len(text[start:end].split()) < standalone_words and last > 0:
+    question = text[start:end]
+    if len(question.split()) < standalone_words and _POINTS_BACK.search(question) and last > 0:
         start = sentences[last - 1][0]
     return start, end
 

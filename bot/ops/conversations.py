@@ -15,7 +15,7 @@ import datetime as dt
 import json
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from bot.core.answers import FEEDBACK_SLOT, VOTES, answer_digest
+from bot.core.answers import FEEDBACK_SLOT, NOT_COVERED_TOPIC, VOTES, answer_digest
 from bot.core.outcomes import (
     ANSWERED,
     ENGLISH_ONLY,
@@ -124,7 +124,10 @@ def turns_from_events(rows: Iterable[Tuple[str, str, float, Optional[str], str]]
         if kind == "action" and current is not None and current.outcome is None:
             current.outcome = ACTION_OUTCOMES.get(action or "", current.outcome)
         elif kind == "slot" and data.get("name") == "topic" and current is not None:
-            current.topic = data.get("value") or current.topic
+            value = data.get("value")
+            # A not-covered answer marks the slot too; it is no fact-store topic.
+            if value and not str(value).startswith(NOT_COVERED_TOPIC):
+                current.topic = value
         elif kind == "bot" and current is not None:
             # The reply's own outcome (actions/context.py) beats the action's name: an
             # answer action can still end up referring the patient to the care team.

@@ -25,11 +25,13 @@ PY310 := $(shell for c in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/b
 	command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 \
 	&& { command -v "$$c"; break; }; done)
 
-.PHONY: always help install spacy encoder train run shell validate test test-fast lint constraints clean browser load bench
+.PHONY: always help install spacy encoder train run shell cluster validate test test-fast lint constraints clean browser nginx load bench
 
 help:
 	@echo "make run       chat: action server + Rasa (REST, socket.io) on 127.0.0.1:5005"
 	@echo "make shell     chat in this terminal (rasa shell)"
+	@echo "make cluster   RASA_REPLICAS (2) Rasa replicas behind nginx on 127.0.0.1:8080,"
+	@echo "               on PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)"
 	@echo "make test      validate data, train if needed, run every test"
 	@echo "make load      load test: 50 concurrent conversations x 20 messages (reports/load.json)"
 	@echo "make bench     train and measure ours vs stock Rasa vs TF-IDF (docs/benchmarks.md)"
@@ -62,6 +64,13 @@ browser:
 		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y --no-install-recommends chromium chromium-driver; fi
+
+# Debian's nginx for `make cluster` and its tests (its service is not started).
+nginx:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends nginx; fi
 
 # The project's own spaCy pipeline (blank English + lemmatizer + procedure EntityRuler).
 $(SPACY_MODEL): $(INSTALLED) data/facts.yml bot/core/facts.py bot/nlu/spacy_pipeline.py
@@ -98,11 +107,16 @@ run: $(MODEL) $(WEB_DEPS)
 shell: $(MODEL)
 	scripts/serve.sh shell
 
+# Several replicas on PostgreSQL and Redis behind nginx (bot/server/cluster.py); `make
+# run` stays one process on SQLite and needs no server.
+cluster: $(MODEL) $(WEB_DEPS) nginx
+	$(BIN)/python -m bot.server.cluster
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check bot actions harness tests scripts bench
 	$(BIN)/ruff format --check bot actions harness tests scripts bench
 
-test: validate $(MODEL) lint browser $(WEB_DEPS)
+test: validate $(MODEL) lint browser nginx $(WEB_DEPS)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out reports/stories
 	$(BIN)/python -m pytest

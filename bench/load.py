@@ -5,8 +5,10 @@ Each conversation has its own sender id and sends its script one message at a ti
 not echo the patient's text, so correctness is checked afterwards against what Rasa
 stored: the conversation's tracker must hold exactly the messages sent, in order, and
 the bot messages recorded after each one must be the reply the client received.
-The tracker is read straight from the SQLite tracker store, so Rasa's HTTP API (off by
-default, and a way into every conversation) never has to be enabled.
+The tracker is read straight from the tracker store (SQLite, or PostgreSQL for several
+replicas), so Rasa's HTTP API (off by default, and a way into every conversation) never
+has to be enabled. Given several server URLs, each message goes to one picked at random:
+replicas behind a load balancer that does not keep a patient on one of them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import aiohttp
 
@@ -121,7 +123,7 @@ async def _send(session: aiohttp.ClientSession, url: str, sender: str, turn: Tur
 
 async def converse(
     session: aiohttp.ClientSession,
-    base_url: str,
+    base_url: Union[str, Sequence[str]],
     sender: str,
     script: Sequence[str],
     think_s: float = 0.0,
@@ -132,13 +134,17 @@ async def converse(
     `think_s` is the mean pause before each message (a patient reading and typing),
     drawn uniformly from 0.5-1.5 times it so conversations do not move in lockstep;
     0 sends back to back, the worst case a server can see from that many conversations.
+    Several `base_url`s: each message to one of them at random.
     """
     conversation = Conversation(sender, [Turn(text) for text in script])
     rng = rng or random.Random(0)
+    urls = [base_url] if isinstance(base_url, str) else list(base_url)
+    routing = random.Random(f"route-{sender}")
     for turn in conversation.turns:
         if think_s:
             await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
-        await _send(session, base_url.rstrip("/") + REST_PATH, sender, turn)
+        url = urls[0] if len(urls) == 1 else routing.choice(urls)
+        await _send(session, url.rstrip("/") + REST_PATH, sender, turn)
     return conversation
 
 
@@ -158,7 +164,7 @@ class LoadRun:
 
 
 async def run_conversations(
-    base_url: str,
+    base_url: Union[str, Sequence[str]],
     conversations: int,
     messages: int,
     seed: int = 42,
@@ -197,6 +203,18 @@ async def run_conversations(
     return LoadRun(list(results), wall_s)
 
 
+def _stored_turns(rows: Iterable[Tuple[str, str]]) -> List[StoredTurn]:
+    """(type_name, data) rows of one sender, in order -> its messages with the replies."""
+    stored: List[StoredTurn] = []
+    for type_name, data in rows:
+        event = json.loads(data)
+        if type_name == "user":
+            stored.append(StoredTurn(event.get("text") or "", []))
+        elif type_name == "bot" and stored and event.get("text"):
+            stored[-1].bot_texts.append(event["text"])
+    return stored
+
+
 def read_tracker(db_path: Path, sender: str) -> List[StoredTurn]:
     """The user messages of `sender` in the SQLite tracker store, with the bot replies.
 
@@ -207,14 +225,21 @@ def read_tracker(db_path: Path, sender: str) -> List[StoredTurn]:
         rows = connection.execute(
             "SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
         ).fetchall()
-    stored: List[StoredTurn] = []
-    for type_name, data in rows:
-        event = json.loads(data)
-        if type_name == "user":
-            stored.append(StoredTurn(event.get("text") or "", []))
-        elif type_name == "bot" and stored and event.get("text"):
-            stored[-1].bot_texts.append(event["text"])
-    return stored
+    return _stored_turns(rows)
+
+
+def sql_tracker_reader(url: str) -> Callable[[str], List[StoredTurn]]:
+    """`read_tracker` for a tracker store any SQLAlchemy URL reaches (PostgreSQL)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    query = sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id")
+
+    def read(sender: str) -> List[StoredTurn]:
+        with engine.connect() as connection:
+            return _stored_turns(connection.execute(query, {"s": sender}).fetchall())
+
+    return read
 
 
 def check_conversation(conversation: Conversation, stored: List[StoredTurn]) -> Check:

@@ -5,6 +5,8 @@
 # Ports and host come from the environment (defaults in brackets):
 #   RASA_HOST [127.0.0.1]  RASA_PORT [5005]  ACTION_PORT [5055]  RASA_MODEL [models/spine-faq.tar.gz]
 #   RASA_ENDPOINTS [endpoints.yml, with ACTION_PORT filled in]
+#   ACTION_SERVER_URL [http://127.0.0.1:$ACTION_PORT/webhook] for endpoints files that use it
+#   SERVE_BANNER [true]  false: no start-up banner (make cluster prints its own)
 # Security (README, "Security, privacy and operations"):
 #   ACTION_SERVER_TOKEN [random per start]  shared secret Rasa sends to the action server
 #   RASA_ENABLE_API [false]  true: Rasa's HTTP API, only with RASA_AUTH_TOKEN and/or RASA_JWT_SECRET
@@ -79,6 +81,7 @@ trap stop INT TERM EXIT
 "$bin/python" -m bot.server.action_server --actions actions --port "$action_port" &
 pids+=($!)
 
+export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:$action_port/webhook}
 endpoints=${RASA_ENDPOINTS:-endpoints.yml}
 if [ -z "${RASA_ENDPOINTS:-}" ] && [ "$action_port" != 5055 ]; then
   endpoints=$(mktemp)
@@ -93,8 +96,10 @@ case "$mode" in
       --interface "$host" --port "$rasa_port" ${api_args[@]+"${api_args[@]}"} \
       ${cors_args[@]+"${cors_args[@]}"} &
     pids+=($!)
-    "$bin/python" -m bot banner --url "http://$host:$rasa_port" --endpoints "$endpoints" &
-    pids+=($!)
+    if [ "${SERVE_BANNER:-true}" != false ]; then
+      "$bin/python" -m bot banner --url "http://$host:$rasa_port" --endpoints "$endpoints" &
+      pids+=($!)
+    fi
     wait "${pids[@]}"
     ;;
   shell)

@@ -105,6 +105,7 @@ PROCESS_FIXTURES = {
     "api_server",
     "action_server",
     "browser",
+    "cluster",
 }
 
 

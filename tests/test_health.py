@@ -1,8 +1,8 @@
 """GET /webhooks/health/ reports the model, the action server and the tracker store.
 
 Against real servers: all healthy (200), the action server down or refusing Rasa's
-token (503), and a tracker store that cannot be opened (503, plus a loud ERROR at
-start-up while the assistant keeps answering). The checks themselves are also tested
+token (503), and a tracker store that cannot be opened (503, a loud ERROR at start-up,
+and turns refused with the fallback reply). The checks themselves are also tested
 on real Rasa tracker store objects, without a server.
 """
 
@@ -61,18 +61,36 @@ async def test_in_memory_store_is_reported_as_not_persisted() -> None:
     assert "lost on restart" in check.detail
 
 
-async def test_a_recent_save_failure_makes_the_store_unhealthy(tmp_path: Path, caplog) -> None:
-    agent = _agent(SQLTrackerStore(Domain.empty(), db=str(tmp_path / "c.sqlite3")))
+def _query_only(connection, _record) -> None:
+    connection.execute("PRAGMA query_only = ON")  # reads work, every write fails
+
+
+async def test_a_save_failure_refuses_the_turn_until_writes_work_again(
+    tmp_path: Path, caplog
+) -> None:
+    import sqlalchemy as sa
+
+    db = tmp_path / "c.sqlite3"
+    store = SQLTrackerStore(Domain.empty(), db=str(db))
+    agent = _agent(store)
     failures = health.FailureLog()
     health.watch_tracker_store(agent, failures)
-    # What Rasa's fail-safe wrapper does when a save fails.
-    agent.tracker_store.on_tracker_store_error(OSError("disk full"))
+    # What Rasa's fail-safe wrapper does when a save fails: now the turn fails too.
+    with pytest.raises(health.TrackerStoreUnavailable):
+        agent.tracker_store.on_tracker_store_error(OSError("disk full"))
     assert failures.count == 1
     assert "TRACKER STORE FAILURE (OSError" in caplog.text
+    # The database answers reads but refuses writes: still unhealthy.
+    store.engine.dispose()
+    sa.event.listen(store.engine, "connect", _query_only)
     check = await health.check_tracker_store(agent, failures)
     assert not check.ok and "OSError" in check.detail
-    failures.last_time = time.monotonic() - health.FAILURE_WINDOW - 1
+    # Writable again: the write probe sees it, and leaves no row behind.
+    sa.event.remove(store.engine, "connect", _query_only)
+    store.engine.dispose()
     assert (await health.check_tracker_store(agent, failures)).ok
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM events").fetchone() == (0,)
 
 
 async def test_no_agent_means_nothing_is_healthy() -> None:
@@ -152,9 +170,12 @@ def test_unavailable_tracker_store_is_loud_and_unhealthy(tmp_path: Path) -> None
         assert body["tracker_store"]["detail"] == "unreachable: OperationalError"
         assert body["model"]["ok"] and body["action_server"]["ok"]
 
-        # The assistant still answers (from memory), and every lost save is counted.
+        # A turn that cannot be recorded is refused, never answered from memory alone:
+        # the patient is told to try again, and a red flag still gets its advice.
         replies = rest(servers, uuid.uuid4().hex, "does a facet injection hurt?")
-        assert "Source:" in replies[0]["text"]
+        assert replies[0]["text"].startswith("Sorry, I can't answer right now")
+        urgent = rest(servers, uuid.uuid4().hex, "I lost control of my bladder after the block")
+        assert "911" in urgent[0]["text"] and urgent[0]["custom"]["urgency"] == "emergency"
         status, body = get_health(servers)
         assert status == 503 and body["tracker_store"]["failures"] >= 1
         assert "TRACKER STORE FAILURE" in servers.logs["rasa"].read_text()

@@ -179,47 +179,13 @@ async def test_the_health_check_probes_the_lock_store(replicas) -> None:
 
 @pytest.fixture
 def own_redis(tmp_path, replicas):
-    """A Redis of this test's own on a free port, which the test may stop and start."""
-    import shutil
-    import subprocess
+    """A Redis of this test's own (harness/own_redis.py), which the test may stop and start."""
+    from harness.own_redis import OwnRedis
 
-    from harness.servers import free_port
-
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed")
-    port = free_port()
-
-    class OwnRedis:
-        url = f"redis://127.0.0.1:{port}/0"
-        process = None
-
-        def start(self) -> None:
-            args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-            self.process = subprocess.Popen(
-                args + ["--appendonly", "no"], stdout=subprocess.DEVNULL, cwd=tmp_path
-            )
-            import redis
-
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    redis.Redis.from_url(self.url).ping()
-                    return
-                except redis.exceptions.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
-
-        def stop(self) -> None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-
-    own = OwnRedis()
+    own = OwnRedis(tmp_path)
     own.start()
     yield own
-    if own.process.poll() is None:
-        own.stop()
+    own.stop()
 
 
 @pytest.mark.slow

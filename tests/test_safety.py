@@ -54,7 +54,8 @@ def test_present_signs_alarm_with_the_right_urgency(detector, text, urgency, con
 
 
 def test_a_drugs_known_effect_is_no_warning_sign(detector) -> None:
-    assert detector.assess("the pain pills make me foggy, does the block need pills?").findings == ()
+    verdict = detector.assess("the pain pills make me foggy, does the block need pills?")
+    assert verdict.findings == ()
 
 
 @pytest.mark.parametrize(

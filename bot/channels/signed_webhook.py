@@ -59,6 +59,14 @@ SIGNATURE_HEADER = "X-Signature-SHA256"
 SECRET_ENV = "WEBHOOK_SECRET"
 TOKEN_ENV = "WEBHOOK_TOKEN"
 DB_ENV = "WEBHOOK_DB"
+CREATE_DELIVERIES = (
+    "CREATE TABLE IF NOT EXISTS deliveries ("
+    " message_id VARCHAR(256) PRIMARY KEY,"
+    " sender VARCHAR(256) NOT NULL,"
+    " text_sha256 VARCHAR(64) NOT NULL,"
+    " response TEXT NOT NULL,"
+    " created_at REAL NOT NULL)"
+)
 DEFAULT_DB = PROJECT_ROOT / "var" / "webhook.sqlite3"
 # A claim older than twice the turn's time limit plus this is from a process that died.
 STALE_CLAIM_SECONDS = 30.0
@@ -159,17 +167,14 @@ class DeliveryStore:
             )
         else:
             self.engine = sa.create_engine(location, pool_pre_ping=True)
-        with self.engine.begin() as connection:
-            connection.execute(
-                sa.text(
-                    "CREATE TABLE IF NOT EXISTS deliveries ("
-                    " message_id VARCHAR(256) PRIMARY KEY,"
-                    " sender VARCHAR(256) NOT NULL,"
-                    " text_sha256 VARCHAR(64) NOT NULL,"
-                    " response TEXT NOT NULL,"
-                    " created_at REAL NOT NULL)"
-                )
-            )
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(sa.text(CREATE_DELIVERIES))
+        except sa.exc.IntegrityError:
+            # Replicas starting together on a fresh PostgreSQL database: "IF NOT EXISTS"
+            # is not atomic there, and the other replica created the table first.
+            if not sa.inspect(self.engine).has_table("deliveries"):
+                raise
 
     def _row(self, connection: Any, message_id: str) -> Any:
         return connection.execute(

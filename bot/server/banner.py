@@ -10,17 +10,20 @@ from __future__ import annotations
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional
 
 import yaml
 
 from bot.core.settings import describe, load_settings
 
 
-def wait_until_up(url: str, timeout: float) -> bool:
-    """Poll `url` until it answers 200 (True) or `timeout` seconds pass (False)."""
+def wait_until_up(url: str, timeout: float, alive: Optional[Callable[[], bool]] = None) -> bool:
+    """Poll `url` until it answers 200 (True), `timeout` seconds pass or `alive()` turns
+    False (False): a server that exited will not come up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            return False
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:

@@ -2,9 +2,11 @@
 
 Rasa's own `GET /` says only that the web server is up. When the tracker store is
 unreachable Rasa keeps answering: it logs one line per failed save and keeps that
-conversation in memory, so patients lose their history on the next restart and nobody
-notices. When the action server is down every answer fails. This channel makes both
-visible to a load balancer or monitor:
+conversation in memory (another replica never sees it, and a restart loses it), so
+nobody notices. Here a tracker store failure refuses the turn instead: the patient gets
+the fallback reply (red-flag advice first, bot/channels/fallback.py) and can send it
+again, and nothing is answered that was not recorded. When the action server is down
+every answer fails. This channel makes both visible to a load balancer or monitor:
 
     GET /webhooks/health/  ->  200 when everything is fine, 503 otherwise
     {"status": "ok" | "fail",
@@ -90,6 +92,19 @@ class FailureLog:
     def recent(self, window: float = FAILURE_WINDOW) -> bool:
         return self.count > 0 and time.monotonic() - self.last_time < window
 
+    def refuse(self, error: Exception) -> None:
+        """Rasa's fail-safe hook: count the failure, then fail the turn (see above)."""
+        self.record(error)
+        raise TrackerStoreUnavailable(type(error).__name__) from error
+
+    def recovered(self) -> None:
+        """A write went through again: earlier failures no longer make it unhealthy."""
+        self.last_time = 0.0
+
+
+class TrackerStoreUnavailable(RuntimeError):
+    """A turn refused because its conversation could not be read or saved."""
+
 
 def _sql_probe(engine: Any) -> None:
     """A read that fails when the database is unreachable or the table is missing."""
@@ -97,6 +112,26 @@ def _sql_probe(engine: Any) -> None:
 
     with engine.connect() as connection:
         connection.execute(sa.text("SELECT 1 FROM events LIMIT 1")).fetchall()
+
+
+def _sql_write_probe(engine: Any) -> None:
+    """A committed write that leaves nothing behind: fails on a read-only or full disk.
+
+    Run only after failures, to tell when saving works again; the row is inserted and
+    deleted in one transaction, so no reader ever sees it.
+    """
+    import sqlalchemy as sa
+
+    with engine.begin() as connection:
+        parameters = {"sender": PROBE_SENDER, "now": time.time()}
+        connection.execute(
+            sa.text(
+                "INSERT INTO events (sender_id, type_name, timestamp, data)"
+                " VALUES (:sender, 'health_probe', :now, '{}')"
+            ),
+            parameters,
+        )
+        connection.execute(sa.text("DELETE FROM events WHERE sender_id = :sender"), parameters)
 
 
 async def check_tracker_store(
@@ -128,6 +163,12 @@ async def check_tracker_store(
         return Check(False, f"unreachable: no answer within {timeout:g}s", extra)
     except Exception as error:  # any driver error means the same: unusable
         return Check(False, f"unreachable: {type(error).__name__}", extra)
+    if failures.recent() and engine is not None:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(_sql_write_probe, engine), timeout)
+            failures.recovered()
+        except Exception:  # noqa: BLE001 - still failing: reported below
+            pass
     if failures.recent():
         return Check(
             False,
@@ -206,9 +247,10 @@ def check_model(agent: Any) -> Check:
 
 
 def watch_tracker_store(agent: Any, failures: FailureLog) -> None:
-    """Route Rasa's fail-safe tracker store errors to `failures` (idempotent)."""
+    """Route Rasa's fail-safe tracker store errors to `failures`, which refuses the
+    turn (idempotent)."""
     rasa_internals.route_tracker_store_errors(
-        getattr(agent, "tracker_store", None), failures.record
+        getattr(agent, "tracker_store", None), failures.refuse
     )
 
 

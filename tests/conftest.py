@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -149,6 +151,38 @@ def restartable_servers(_restartable_pair):
     _restartable_pair.restore()
 
 
+def _require_service(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required under CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """Two replicas behind nginx (harness/cluster.py), for tests/test_cluster.py and the
+    widget's browser test; tests that take a service down bring it back."""
+    import sqlalchemy as sa
+
+    from harness.cluster import POSTGRES_ADMIN, running_cluster
+
+    _require_service(shutil.which("redis-server") is not None, "redis-server is not installed")
+    _require_service(
+        shutil.which("nginx") is not None or os.path.exists("/usr/sbin/nginx"),
+        "nginx is not installed (make nginx)",
+    )
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN)
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except sa.exc.OperationalError as error:
+        _require_service(False, f"no PostgreSQL on 127.0.0.1:5432: {error}")
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as running:
+        yield running
+
+
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -157,7 +191,6 @@ def postgres_database(tmp_path):
     """A fresh database with Rasa's events table on the local PostgreSQL, and an
     endpoints.yml naming it as Rasa's SQL tracker store; dropped afterwards. Skipped
     when PostgreSQL is not running, except under CI, where that fails the run."""
-    import os
     import uuid
 
     import sqlalchemy as sa
@@ -167,9 +200,7 @@ def postgres_database(tmp_path):
         with admin.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required under CI: {error}")
-        pytest.skip("no PostgreSQL on 127.0.0.1:5432 (start it to run this test)")
+        _require_service(False, f"no PostgreSQL on 127.0.0.1:5432 (start it): {error}")
     name = "test_" + uuid.uuid4().hex[:12]
     with admin.connect() as connection:
         connection.execute(sa.text(f"CREATE DATABASE {name}"))

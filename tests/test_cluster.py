@@ -1,17 +1,16 @@
 """Two Rasa replicas behind nginx on PostgreSQL and Redis, as `make cluster` starts them.
 
 Real servers throughout: the cluster is bot/server/cluster.py's own (harness/cluster.py
-only picks ports and gives it a database and a Redis that a test may take down). Skipped
-with a reason when PostgreSQL, redis-server or nginx is missing, except under CI, where
-that fails the run.
+only picks ports and gives it a database and a Redis that a test may take down; the
+`cluster` fixture in conftest.py, shared with the widget's browser test). Skipped with a
+reason when PostgreSQL, redis-server or nginx is missing, except under CI, where that
+fails the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import threading
 import time
 import urllib.error
@@ -28,36 +27,6 @@ from harness.client import new_sender, post, rest
 from harness.shared import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.slow
-
-
-def _require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required under CI)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    import sqlalchemy as sa
-
-    from harness.cluster import POSTGRES_ADMIN, running_cluster
-
-    _require(shutil.which("redis-server") is not None, "redis-server is not installed")
-    _require(
-        shutil.which("nginx") is not None or os.path.exists("/usr/sbin/nginx"),
-        "nginx is not installed (make nginx)",
-    )
-    try:
-        engine = sa.create_engine(POSTGRES_ADMIN)
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-        engine.dispose()
-    except sa.exc.OperationalError as error:
-        _require(False, f"no PostgreSQL on 127.0.0.1:5432: {error}")
-    with running_cluster(tmp_path_factory.mktemp("cluster")) as running:
-        yield running
 
 
 def health(url: str) -> Tuple[int, Dict[str, Any]]:

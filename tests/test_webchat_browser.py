@@ -558,3 +558,28 @@ def test_the_review_page_opens_from_disk_and_loads_nothing(browser, encoder, tmp
     page.screenshot(path=str(SCREENSHOT.parent / "review.png"), full_page=True)
     context.close()
     assert requests == [page_file.as_uri()]
+
+
+def test_the_widget_through_nginx_on_two_replicas(browser, cluster, store) -> None:
+    """`make cluster`'s nginx in front of two replicas: the widget's socket.io session
+    stays on one replica (sticky for /socket.io/), its answers and follow-ups arrive, and
+    a reload keeps the conversation."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    chat = Chat(page, cluster)
+    try:
+        chat.open_page()
+        chat.open_chat()
+        chat.ask(QUESTION)
+        chat.wait_for_answers(1)
+        expect(chat.bot_messages.nth(1)).to_contain_text(store.fact("pain_during").answer)
+        chat.follow_ups.first.click()
+        chat.wait_for_answers(2)
+        before = chat.transcript()
+        chat.page.reload()
+        expect(chat.sources).to_have_count(2)
+        assert chat.transcript() == before
+    finally:
+        context.close()
+    assert chat.errors == [] and chat.elsewhere == []

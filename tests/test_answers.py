@@ -104,6 +104,8 @@ def test_general_topic_ignores_the_procedure(store, settings) -> None:
         ("what gauge of needle is used for the block?", "the size of the needle"),
         ("how many times in my life can i have an rfa", "how many times it can be repeated"),
         ("which symptoms after the block mean i should go to the er?", "which warning signs"),
+        ("how often do facet injections lead to infection?", "how often infections"),
+        ("can rfa be repeated if the pain comes back", "how many times it can be repeated"),
     ],
 )
 def test_uncovered_subjects_are_never_answered(store, settings, text, label) -> None:

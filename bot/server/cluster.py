@@ -175,6 +175,29 @@ def nginx_main_config(state: Path) -> str:
     )
 
 
+def public_origins(settings: ClusterSettings) -> List[str]:
+    """The origins a browser sees nginx at (the demo page /webhooks/webchat/ lives there)."""
+    hosts = [settings.host]
+    if settings.host in ("127.0.0.1", "localhost", "0.0.0.0"):
+        hosts = ["127.0.0.1", "localhost"]
+    return [f"http://{host}:{settings.port}" for host in hosts]
+
+
+def allowed_origins(settings: ClusterSettings, base: Mapping[str, str]) -> str:
+    """The clinic's allowed origins (environment or clinic.yml) and nginx's own.
+
+    Behind nginx a replica's own origin (its loopback port) is never the page's: without
+    nginx's origin the web chat's socket.io connection would be refused.
+    """
+    from bot.core.settings import SettingsError, load_settings
+
+    try:
+        configured = list(load_settings(base).allowed_origins)
+    except SettingsError as error:
+        raise ClusterError(str(error)) from None
+    return ",".join(dict.fromkeys(configured + public_origins(settings)))
+
+
 def replica_env(settings: ClusterSettings, index: int, base: Mapping[str, str]) -> Dict[str, str]:
     """The environment of replica `index`: its ports and the shared services."""
     action_port = settings.action_port + index
@@ -190,6 +213,7 @@ def replica_env(settings: ClusterSettings, index: int, base: Mapping[str, str]) 
         # The signed webhook's delivery claims, shared by every replica.
         "WEBHOOK_DB": settings.database_url,
         "SERVE_BANNER": "false",
+        "CLINIC_ALLOWED_ORIGINS": allowed_origins(settings, base),
     }
 
 

@@ -82,6 +82,7 @@ def running_cluster(workdir: Path, replicas: int = 2) -> Iterator[RunningCluster
     import sqlalchemy as sa
 
     name = "cluster_" + uuid.uuid4().hex[:12]
+    workdir.mkdir(parents=True, exist_ok=True)
     redis = OwnRedis(workdir)
     proxy = TcpProxy("127.0.0.1", 5432)
     proxy.restore()

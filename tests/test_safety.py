@@ -69,7 +69,7 @@ def test_a_drugs_known_effect_is_no_warning_sign(detector) -> None:
         ("I keep the site clean so it doesn't get infected", "hypothetical"),
         ("needles scare me, I pass out at blood tests", "chronic"),
         ("my nan went numb on one side and it was a stroke, so numbness worries me", "past"),
-        ("my mom's shot in 2019 gave her a fever, it was an infection and she is fine now", "resolved"),
+        ("mum's shot in 2019 gave her a fever, it was an infection, she is fine now", "resolved"),
         ("my cousin felt suicidal before her ablation but she's doing well now", "resolved"),
     ],
 )

@@ -120,6 +120,12 @@ def test_a_needle_question_about_time_is_not_about_its_size(store) -> None:
     assert store.uncovered_subject("how long does the needle stay in?") is None
 
 
+def test_whether_i_need_a_procedure_is_personal_but_what_to_bring_is_not(store) -> None:
+    assert store.is_personal("my mri shows a bulging disc. do i even need a facet injection?")
+    assert not store.is_personal("why do i need two blocks?")
+    assert not store.is_personal("what do i need to bring on the day?")
+
+
 def test_asking_what_my_symptoms_are_is_personal(store, settings) -> None:
     text = "just a dull ache when i twist, could that be facet joint syndrome?"
     reply = ask(store, settings, "ask_facet_syndrome", text)

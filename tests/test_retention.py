@@ -129,6 +129,16 @@ def test_a_database_server_url_is_built_like_rasa_does(tmp_path) -> None:
         engine_from_endpoints(endpoints, {"DB_USER": "rasa"})
 
 
+def test_a_whole_database_url_in_the_endpoints_is_taken_as_it_is(tmp_path) -> None:
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: ${DATABASE_URL}\n"
+    )
+    environ = {"DATABASE_URL": "postgresql://rasa:pw@db.example.org:5433/spine_faq"}
+    engine = engine_from_endpoints(endpoints, environ)  # does not connect
+    assert engine.url.render_as_string(hide_password=False) == environ["DATABASE_URL"]
+
+
 def test_webhook_delivery_records_are_purged_too(tracker_db, tmp_path, capsys) -> None:
     webhook_db = tmp_path / "webhook.sqlite3"
     with sqlite3.connect(webhook_db) as connection:
@@ -190,6 +200,31 @@ def test_a_database_that_is_not_a_tracker_store_fails_cleanly(tmp_path, capsys) 
     sqlite3.connect(db).close()
     assert main(["purge", "--older-than", "30d", "--db", str(db)]) == 1
     assert "no 'events' table" in capsys.readouterr().err
+
+
+def test_webhook_delivery_records_are_purged_on_postgresql(postgres_database, capsys) -> None:
+    """Replicas share their webhook claims in PostgreSQL (WEBHOOK_DB as a URL)."""
+    import sqlalchemy as sa
+
+    from bot.channels.signed_webhook import CREATE_DELIVERIES
+
+    engine, endpoints = postgres_database
+    with engine.begin() as connection:
+        connection.execute(sa.text(CREATE_DELIVERIES))
+        for message_id, age in (("m-old", 60), ("m-new", 1)):
+            connection.execute(
+                sa.text("INSERT INTO deliveries VALUES (:id, 's', 'x', '{}', :at)"),
+                {"id": message_id, "at": time.time() - age * DAY},
+            )
+    url = engine.url.render_as_string(hide_password=False)
+    arguments = ["purge", "--older-than", "30d", "--endpoints", str(endpoints)]
+    assert main([*arguments, "--webhook-db", url, "--dry-run"]) == 0
+    assert "would delete 1 signed webhook delivery record(s)" in capsys.readouterr().out
+    assert main([*arguments, "--webhook-db", url]) == 0
+    assert "deleted 1 signed webhook delivery record(s)" in capsys.readouterr().out
+    with engine.connect() as connection:
+        left = connection.execute(sa.text("SELECT message_id FROM deliveries")).all()
+    assert left == [("m-new",)]
 
 
 async def test_purge_works_on_postgresql(postgres_database, capsys) -> None:

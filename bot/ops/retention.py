@@ -4,14 +4,16 @@ Patient conversations are health information; a clinic keeps them only as long a
 its policy says. Rasa never deletes anything from its tracker store, so:
 
     python -m bot purge --older-than 30d [--db var/conversations.sqlite3 | --endpoints FILE]
-                        [--webhook-db var/webhook.sqlite3] [--dry-run]
+                        [--webhook-db var/webhook.sqlite3 | --webhook-db postgresql://...]
+                        [--dry-run]
 
 deletes every event of each conversation (sender) whose *latest* event is older than
 the age: a conversation still in use keeps its whole history, an abandoned one goes
 entirely. It works on Rasa's SQL tracker store (`events` table: sender_id, timestamp
 in Unix seconds, ...), SQLite or any server SQLAlchemy reaches. With --webhook-db it
 also deletes the signed webhook's delivery records (sender, digest of the text, our
-reply) older than the age; only when asked, since that file is configured separately.
+reply) older than the age, in its SQLite file or, for replicas, its PostgreSQL database;
+only when asked, since WEBHOOK_DB is configured separately.
 
 Only counts are printed, never sender ids or text. Run it daily (cron, systemd timer);
 it is safe while Rasa runs (one transaction; SQLite waits for Rasa's write lock).
@@ -21,12 +23,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sqlite3
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Union
 
 from bot.ops.tracker_db import (
     SQLITE_TIMEOUT_S,
@@ -93,22 +94,36 @@ def purge_events(engine: Any, cutoff: float, dry_run: bool = False) -> PurgeResu
     return PurgeResult(len(senders), events, total - len(senders))
 
 
-def purge_deliveries(path: Path, cutoff: float, dry_run: bool = False) -> int:
-    """Delete the signed webhook's delivery records created before `cutoff`."""
-    connection = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S)
+def purge_deliveries(location: Union[Path, str], cutoff: float, dry_run: bool = False) -> int:
+    """Delete the signed webhook's delivery records created before `cutoff`.
+
+    `location` is WEBHOOK_DB as the channel takes it: a SQLite file, or a database URL
+    (`postgresql://...`) when replicas share their claims.
+    """
+    import sqlalchemy as sa
+
+    if isinstance(location, str) and "://" in location:
+        engine = sa.create_engine(location)
+        shown = sa.engine.make_url(location).render_as_string(hide_password=True)
+    else:
+        engine = sa.create_engine(
+            f"sqlite:///{location}", connect_args={"timeout": SQLITE_TIMEOUT_S}
+        )
+        shown = str(location)
+    query = "FROM deliveries WHERE created_at < :cutoff"
     try:
-        with connection:
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-            if "deliveries" not in tables:
-                return 0
-            query = "FROM deliveries WHERE created_at < ?"
+        if not sa.inspect(engine).has_table("deliveries"):
+            return 0
+        with engine.begin() as connection:
             if dry_run:
-                return connection.execute("SELECT COUNT(*) " + query, (cutoff,)).fetchone()[0]
-            return connection.execute("DELETE " + query, (cutoff,)).rowcount
-    except sqlite3.Error as error:
-        raise RetentionError(f"{path}: {type(error).__name__}") from None
+                return connection.execute(
+                    sa.text("SELECT COUNT(*) " + query), {"cutoff": cutoff}
+                ).scalar()
+            return connection.execute(sa.text("DELETE " + query), {"cutoff": cutoff}).rowcount
+    except sa.exc.SQLAlchemyError as error:
+        raise RetentionError(f"{shown}: {type(error).__name__}") from None
     finally:
-        connection.close()
+        engine.dispose()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,10 +137,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
     parser.add_argument(
         "--webhook-db",
-        type=Path,
         default=None,
-        help="also delete the signed webhook's delivery records (WEBHOOK_DB, by default"
-        " var/webhook.sqlite3) older than the age",
+        help="also delete the signed webhook's delivery records older than the age: its"
+        " WEBHOOK_DB, a SQLite file (by default var/webhook.sqlite3) or a database URL",
     )
     parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
 
@@ -144,9 +158,12 @@ def run(args: argparse.Namespace, now: Optional[float] = None) -> int:
             f" last active before {since}; {result.kept_conversations} kept"
         )
         if args.webhook_db is not None:
-            if not args.webhook_db.is_file():
-                raise RetentionError(f"{args.webhook_db}: no such database file", exit_code=2)
-            deliveries = purge_deliveries(args.webhook_db, cutoff, args.dry_run)
+            location: Union[Path, str] = args.webhook_db
+            if "://" not in args.webhook_db:
+                location = Path(args.webhook_db)
+                if not location.is_file():
+                    raise RetentionError(f"{location}: no such database file", exit_code=2)
+            deliveries = purge_deliveries(location, cutoff, args.dry_run)
             print(f"{verb} {deliveries} signed webhook delivery record(s) from before {since}")
     except RetentionError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -118,6 +118,16 @@ def engine_from_endpoints(endpoints: Path, environ: Optional[Mapping[str, str]] 
     if dialect == "sqlite":
         path = Path(db)
         return sqlite_engine(path if path.is_absolute() else endpoints.parent / path)
+    host = str(config.get("url") or "")
+    if "://" in host:
+        # A whole URL in `url`, as deploy/endpoints.yml has (${DATABASE_URL}): Rasa's
+        # SQLTrackerStore takes it as it is, and so does this.
+        try:
+            return sa.create_engine(host)
+        except (ValueError, sa.exc.ArgumentError) as error:
+            raise TrackerDbError(
+                f"{endpoints}: bad tracker_store url ({error})", exit_code=2
+            ) from None
     port = config.get("port")
     try:
         url = sa.engine.URL.create(

@@ -127,15 +127,24 @@ class ActionRephrase(Action):
 
 
 class ActionDeclineOutOfScope(Action):
-    """Politely decline unrelated questions."""
+    """Politely decline unrelated questions.
+
+    A question the classifier took as unrelated but that names a procedure or a subject
+    the articles don't cover ("do I have to fast before the block?") is about the
+    procedures after all: it is told that the articles don't cover it, not that the
+    assistant only answers questions about the procedures it just asked about.
+    """
 
     def name(self) -> str:
         return "action_decline_out_of_scope"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
-        return send(
-            dispatcher, answers.answer_out_of_scope(fact_store(), clinic_settings()), tracker
-        )
+        store, settings = fact_store(), clinic_settings()
+        subject = store.uncovered_subject(latest_text(tracker))
+        entities = tracker.latest_message.get("entities") or []
+        if subject is not None or responder.procedures_named(entities, store):
+            return send(dispatcher, answers.answer_uncovered(store, settings, subject), tracker)
+        return send(dispatcher, answers.answer_out_of_scope(store, settings), tracker)
 
 
 class ActionExplainEnglishOnly(Action):

@@ -178,3 +178,13 @@ async def test_out_of_scope_is_declined(domain) -> None:
     tracker = make_tracker("what's the weather", "out_of_scope")
     message, _ = await run(act.ActionDeclineOutOfScope(), tracker, domain)
     assert "only answer questions about" in message["text"]
+
+
+async def test_an_out_of_scope_guess_about_a_procedure_is_not_covered_instead(domain) -> None:
+    fasting = make_tracker("do I have to fast before the block?", "out_of_scope")
+    message, _ = await run(act.ActionDeclineOutOfScope(), fasting, domain)
+    assert "don't cover eating or drinking before the procedure" in message["text"]
+    golf = make_tracker("can I golf after RFA?", "out_of_scope", [procedure_entity("rfa")])
+    message, _ = await run(act.ActionDeclineOutOfScope(), golf, domain)
+    assert "don't cover that question" in message["text"]
+    assert "only answer questions about" not in message["text"]

@@ -73,7 +73,10 @@ async def test_answer_question_for_every_topic_and_procedure(store, domain, inte
     assert "Source" in message["text"]
     assert any(fact.answer in message["text"] for fact in store.facts_for(topic.id))
     assert 1 <= len(message["buttons"]) <= 3
-    expected = [SlotSet("procedure", procedure)] if procedure else []
+    # What comes after a block is RFA: it becomes the procedure under discussion
+    # (`leads_to`), unless the question was about a procedure those facts are not about.
+    kept = topic.leads_to if topic.leads_to and procedure in (None, "mbb", "rfa") else procedure
+    expected = [SlotSet("procedure", kept)] if kept else []
     expected.append(SlotSet("topic", topic.id))
     assert events == expected
 

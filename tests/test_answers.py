@@ -66,6 +66,18 @@ def test_a_follow_up_to_a_not_covered_answer_is_not_covered_either(store, settin
     assert "don't cover that question" in again.text
 
 
+def test_what_comes_after_the_block_moves_the_conversation_to_rfa(store, settings) -> None:
+    after = ask(store, settings, "ask_next_steps", "what comes after the block?", ["mbb"])
+    assert after.procedure == "rfa"
+    # "how does that one work?" is then about RFA.
+    reply = ask(store, settings, "ask_what_is", "how does that one work?", current=after.procedure)
+    assert reply.fact_ids == ("rfa_what_is",)
+    # Asked for a procedure the articles say nothing about here, it stays the subject.
+    assert (
+        ask(store, settings, "ask_next_steps", "after the facet shot?", ["fji"]).procedure == "fji"
+    )
+
+
 def test_no_procedure_gives_side_by_side(store, settings) -> None:
     reply = ask(store, settings, "ask_duration", "how long does the relief last")
     assert reply.fact_ids == ("fji_duration", "mbb_duration", "rfa_duration")

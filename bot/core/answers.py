@@ -212,6 +212,9 @@ def answer_topic(
         used = _pick(facts, chosen)
         paragraphs.append(_side_by_side(store, used) if _varies_by_procedure(used) else _join(used))
 
+    answered_as_asked = procedure is None or any(fact.is_about(procedure) for fact in used)
+    if topic.leads_to and answered_as_asked and any(topic.leads_to in f.procedures for f in used):
+        kept_procedure = topic.leads_to
     if topic.limits:
         paragraphs.append(topic.limits)
     paragraphs.append(cite(store, used))

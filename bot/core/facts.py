@@ -75,6 +75,10 @@ class Topic:
     intent: Optional[str] = None
     follow_ups: Tuple[str, ...] = ()
     limits: Optional[str] = None
+    # The procedure its answers lead the conversation to ("what comes after the block?"
+    # is answered with RFA): it becomes the procedure under discussion, so "how does
+    # that one work?" is about it.
+    leads_to: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -301,6 +305,7 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
             intent=reader.text("intent", required=False),
             follow_ups=reader.text_list("follow_ups", required=False),
             limits=reader.text("limits", required=False),
+            leads_to=reader.text("leads_to", required=False),
         )
     for topic in topics.values():
         for follow_up in topic.follow_ups:
@@ -409,6 +414,10 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
     sources = _parse_sources(path, top.mapping("sources"))
     procedures = _parse_procedures(path, top.mapping("procedures"))
     topics = _parse_topics(path, top.mapping("topics"))
+    for topic in topics.values():
+        if topic.leads_to is not None and topic.leads_to not in procedures:
+            reader = _Reader(path, f"topic '{topic.id}'", top.mapping("topics")[topic.id])
+            raise reader.fail("leads_to", f"'{topic.leads_to}' is not a procedure")
     raw_facts = top.raw.get("facts")
     if not isinstance(raw_facts, list) or not raw_facts:
         raise top.fail("facts", "must be a non-empty list")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -250,3 +251,62 @@ def test_postgresql_down_is_a_clear_503_and_nothing_is_lost(cluster) -> None:
         "does a facet injection hurt?",
         "what is a medial branch block?",
     ]
+
+
+def test_make_cluster_runs_in_the_foreground_and_ctrl_c_stops_everything(tmp_path) -> None:
+    """`python -m bot.server.cluster` (what `make cluster` runs) as a user starts it:
+    it says where it is once ready, and SIGINT (Ctrl-C) stops every process it started."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import sqlalchemy as sa
+
+    from harness.cluster import POSTGRES_ADMIN, free_port_block
+    from harness.servers import free_port
+    from harness.shared import shared_env
+
+    name = "cluster_cli_" + uuid.uuid4().hex[:10]
+    port, rasa_port = free_port(), free_port_block(2)
+    env = {
+        **os.environ,
+        **shared_env(tmp_path),
+        "CLUSTER_PORT": str(port),
+        "CLUSTER_RASA_PORT": str(rasa_port),
+        "CLUSTER_ACTION_PORT": str(free_port_block(2)),
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.server.cluster"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: List[str] = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Cluster ready:"):
+                break
+        assert any(f"Cluster ready: http://127.0.0.1:{port}" in line for line in lines), lines
+        assert health(f"http://127.0.0.1:{port}")[0] == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        for listening in (port, rasa_port, rasa_port + 1):
+            with socket.socket() as sock:
+                assert sock.connect_ex(("127.0.0.1", listening)) != 0, f"{listening} still open"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

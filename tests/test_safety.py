@@ -37,6 +37,7 @@ def detector() -> Detector:
         ),
         ("i can barely get up the steps to my flat today", "emergency", "leg_weakness"),
         ("last night I left a farewell letter on the kitchen table", "crisis", "self_harm"),
+        ("honestly I'm in a really dark place since the second block", "crisis", "self_harm"),
         ("I have a fever and the injection site is red and swollen", "infection", "infection"),
         ("tight chest, hard to get air", "emergency", "chest_breathing"),
         ("I don't see the point of going on", "crisis", "self_harm"),
@@ -71,6 +72,7 @@ def test_a_drugs_known_effect_is_no_warning_sign(detector) -> None:
         ("my nan went numb on one side and it was a stroke, so numbness worries me", "past"),
         ("mum's shot in 2019 gave her a fever, it was an infection, she is fine now", "resolved"),
         ("my cousin felt suicidal before her ablation but she's doing well now", "resolved"),
+        ("I had dark thoughts when the pain peaked, but that has passed now", "resolved"),
     ],
 )
 def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None:

@@ -123,3 +123,17 @@ def test_question_focus_leaves_short_messages_whole() -> None:
     QuestionFocus().process([message])
     assert len(message.get(TOKENS_NAMES[TEXT])) == 8
     assert question_text(message) == message.get(TEXT)
+
+
+def test_misspelled_names_are_recognised_but_ordinary_words_are_not(nlp) -> None:
+    """data/facts.yml `misspellings` feed the EntityRuler like aliases."""
+    for text, expected in (
+        ("is ablashun painful", "rfa"),
+        ("what is a mediel branch block", "mbb"),
+    ):
+        message = message_with_doc(nlp, text)
+        ProcedureEntityExtractor().process([message])
+        assert [e["value"] for e in message.get("entities")] == [expected]
+    message = message_with_doc(nlp, "the facts about my joint and a branch")
+    ProcedureEntityExtractor().process([message])
+    assert message.get("entities") in (None, [])

@@ -64,6 +64,8 @@ class Procedure:
     assumed_aliases: Tuple[str, ...] = ()
     # What "the other one" means while this procedure is discussed.
     counterpart: Optional[str] = None
+    # How patients misspell its names ("facit injection"): recognised like aliases.
+    misspellings: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ class FactStore:
         table: Dict[str, str] = {}
         for procedure in self.procedures.values():
             names = (procedure.name, procedure.short, *procedure.aliases)
-            for alias in (*names, *procedure.assumed_aliases):
+            for alias in (*names, *procedure.assumed_aliases, *procedure.misspellings):
                 table[alias.lower()] = procedure.id
         return table
 
@@ -275,7 +277,8 @@ def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure
             raise reader.fail("id", f"'{GENERAL}' is reserved for facts about no one procedure")
         aliases = reader.text_list("aliases")
         assumed = reader.text_list("assumed_aliases", required=False)
-        for alias in (*aliases, *assumed):
+        misspellings = reader.text_list("misspellings", required=False)
+        for alias in (*aliases, *assumed, *misspellings):
             other = seen_aliases.setdefault(alias.lower(), procedure_id)
             if other != procedure_id:
                 raise reader.fail("aliases", f"'{alias}' is already an alias of '{other}'")
@@ -286,6 +289,7 @@ def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure
             aliases=aliases,
             assumed_aliases=assumed,
             counterpart=reader.text("counterpart", required=False),
+            misspellings=misspellings,
         )
     for procedure in procedures.values():
         if procedure.counterpart is not None and procedure.counterpart not in procedures:

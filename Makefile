@@ -132,9 +132,12 @@ load: $(MODEL)
 	$(BIN)/python scripts/loadtest.py --conversations 50 --messages 20
 
 # Trains ours and the stock pipeline (10+ minutes), then writes docs/benchmarks.md and
-# docs/benchmark_tradeoff.png. `make test` runs a quick smoke version of it.
-bench: $(MODEL)
+# docs/benchmark_tradeoff.png. `make test` runs a quick smoke version of it. Then one
+# process against two replicas behind nginx (reports/cluster_bench.json; the
+# "Replicas" section of docs/benchmarks.md is written from it).
+bench: $(MODEL) nginx
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python -m bench.cluster
 
 constraints: $(INSTALLED)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt

@@ -306,7 +306,13 @@ class AnswerPlannerComponent(GraphComponent):
                 _force_intent(message, button.intent)
                 message.set(PLAN_KEY, {"intent": button.intent, "reason": "button"}, True)
                 continue
-            neutral = shared_encoder().encode([facts.neutral(question_text(message))])[0]
+            # The featurizer's vector is of the same text; encode again only when
+            # procedure names were set aside (about 7 ms a message saved otherwise).
+            asked = question_text(message)
+            neutral_text = facts.neutral(asked)
+            neutral = (
+                vector if neutral_text == asked else shared_encoder().encode([neutral_text])[0]
+            )
             ranking = message.get(INTENT_RANKING_KEY) or []
             plan = planner.plan(vector, ranking, neutral)
             _force_intent(message, plan.intent, confidence=plan.confidence)

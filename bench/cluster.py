@@ -106,23 +106,19 @@ def _in_groups(pgids: List[int]) -> Callable[[Dict[str, Any]], bool]:
 
 def run(levels: List[int], turns: int, workdir: Path) -> Dict[str, Any]:
     from harness.cluster import running_cluster
-    from harness.servers import Servers
+    from harness.servers import running_servers
 
     postgres = lambda p: p["name"] == "postgres"  # noqa: E731 - the server's processes
     results: Dict[str, Any] = {"cpus": os.cpu_count(), "levels": levels, "turns": turns}
 
     (workdir / "sqlite").mkdir(parents=True, exist_ok=True)
-    servers = Servers(workdir / "sqlite", {"CLINIC_CONFIG": ""})
-    try:
-        servers.start_actions()
-        servers.start_rasa()
-        groups = {"rasa+actions": lambda p: p["pid"] in {x.pid for x in servers.processes}}
+    with running_servers(workdir / "sqlite", {"CLINIC_CONFIG": ""}) as servers:
+        pids = {process.pid for process in servers.processes}
+        groups = {"rasa+actions": lambda p: p["pid"] in pids}
         print("one process, SQLite", flush=True)
         results["one process, SQLite"] = measure(
             servers.url, levels, turns, lambda s: read_tracker(servers.tracker_db, s), groups
         )
-    finally:
-        servers.stop()
 
     with running_cluster(workdir / "cluster", replicas=2) as cluster:
         replica_groups = [os.getpgid(p.pid) for p in cluster.cluster.replicas]

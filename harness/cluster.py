@@ -19,11 +19,11 @@ from typing import Iterator
 
 from bot.server.cluster import Cluster, ClusterSettings
 from harness.own_redis import OwnRedis
+from harness.postgres import PORT, database_url, drop_database
 from harness.servers import free_port
 from harness.shared import shared_env
 from harness.tcp_proxy import TcpProxy
 
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # A crashed replica's lock frees after this many seconds (Rasa's default is 60).
 LOCK_LIFETIME_S = 10
 
@@ -79,12 +79,10 @@ class Endpoint:
 
 @contextmanager
 def running_cluster(workdir: Path, replicas: int = 2) -> Iterator[RunningCluster]:
-    import sqlalchemy as sa
-
     name = "cluster_" + uuid.uuid4().hex[:12]
     workdir.mkdir(parents=True, exist_ok=True)
     redis = OwnRedis(workdir)
-    proxy = TcpProxy("127.0.0.1", 5432)
+    proxy = TcpProxy("127.0.0.1", PORT)
     proxy.restore()
     redis.start()
     environ = {
@@ -94,7 +92,7 @@ def running_cluster(workdir: Path, replicas: int = 2) -> Iterator[RunningCluster
         "CLUSTER_RASA_PORT": str(free_port_block(replicas)),
         "CLUSTER_ACTION_PORT": str(free_port_block(replicas)),
         "RASA_REPLICAS": str(replicas),
-        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}",
+        "DATABASE_URL": database_url(name, port=proxy.port),
         "REDIS_URL": redis.url,
         "TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_S),
         "ACTION_REPLY_TIMEOUT": "30",
@@ -103,9 +101,7 @@ def running_cluster(workdir: Path, replicas: int = 2) -> Iterator[RunningCluster
     cluster = Cluster(
         ClusterSettings.from_env(environ), environ, workdir / "state", workdir / "logs"
     )
-    running = RunningCluster(
-        cluster, redis, proxy, f"postgresql://postgres@127.0.0.1:5432/{name}", workdir
-    )
+    running = RunningCluster(cluster, redis, proxy, database_url(name), workdir)
     try:
         cluster.start()
         if not cluster.wait_ready():
@@ -115,7 +111,4 @@ def running_cluster(workdir: Path, replicas: int = 2) -> Iterator[RunningCluster
         cluster.stop()
         redis.stop()
         proxy.close()
-        admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+        drop_database(name)

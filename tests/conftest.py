@@ -151,7 +151,7 @@ def restartable_servers(_restartable_pair):
     _restartable_pair.restore()
 
 
-def _require_service(condition: bool, reason: str) -> None:
+def require_service(condition: bool, reason: str) -> None:
     if condition:
         return
     if os.environ.get("CI"):
@@ -159,31 +159,50 @@ def _require_service(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def require_nginx() -> str:
+    """Debian's nginx, as `make cluster` finds it (bot.server.cluster.nginx_binary)."""
+    from bot.server.cluster import ClusterError, nginx_binary
+
+    try:
+        return nginx_binary()
+    except ClusterError as error:
+        require_service(False, str(error))
+        raise
+
+
+def require_redis(url: str = "redis://127.0.0.1:6379/0") -> str:
+    """`url` when the machine's Redis answers (skip, or fail under CI, when not)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except redis.exceptions.ConnectionError as error:
+        require_service(False, f"no Redis on 127.0.0.1:6379 (start it): {error}")
+    return url
+
+
+def _require_postgres() -> None:
+    import sqlalchemy as sa
+
+    from harness import postgres
+
+    try:
+        postgres.ping()
+    except sa.exc.OperationalError as error:
+        require_service(False, f"no PostgreSQL on 127.0.0.1:5432 (start it): {error}")
+
+
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     """Two replicas behind nginx (harness/cluster.py), for tests/test_cluster.py and the
     widget's browser test; tests that take a service down bring it back."""
-    import sqlalchemy as sa
+    from harness.cluster import running_cluster
 
-    from harness.cluster import POSTGRES_ADMIN, running_cluster
-
-    _require_service(shutil.which("redis-server") is not None, "redis-server is not installed")
-    _require_service(
-        shutil.which("nginx") is not None or os.path.exists("/usr/sbin/nginx"),
-        "nginx is not installed (make nginx)",
-    )
-    try:
-        engine = sa.create_engine(POSTGRES_ADMIN)
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-        engine.dispose()
-    except sa.exc.OperationalError as error:
-        _require_service(False, f"no PostgreSQL on 127.0.0.1:5432: {error}")
+    require_service(shutil.which("redis-server") is not None, "redis-server is not installed")
+    require_nginx()
+    _require_postgres()
     with running_cluster(tmp_path_factory.mktemp("cluster")) as running:
         yield running
-
-
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture
@@ -195,16 +214,12 @@ def postgres_database(tmp_path):
 
     import sqlalchemy as sa
 
-    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        _require_service(False, f"no PostgreSQL on 127.0.0.1:5432 (start it): {error}")
+    from harness import postgres
+
+    _require_postgres()
     name = "test_" + uuid.uuid4().hex[:12]
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE {name}"))
-    engine = sa.create_engine(POSTGRES.rsplit("/", 1)[0] + "/" + name)
+    postgres.create_database(name)
+    engine = sa.create_engine(postgres.database_url(name))
     try:
         with engine.begin() as connection:
             connection.execute(
@@ -217,14 +232,12 @@ def postgres_database(tmp_path):
         endpoints = tmp_path / "endpoints.yml"
         endpoints.write_text(
             "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n"
-            f"  port: 5432\n  db: {name}\n  username: postgres\n"
+            f"  port: {postgres.PORT}\n  db: {name}\n  username: postgres\n"
         )
         yield engine, endpoints
     finally:
         engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+        postgres.drop_database(name)
 
 
 def _fresh_report(name: str):

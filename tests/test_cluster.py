@@ -261,9 +261,8 @@ def test_make_cluster_runs_in_the_foreground_and_ctrl_c_stops_everything(tmp_pat
     import subprocess
     import sys
 
-    import sqlalchemy as sa
-
-    from harness.cluster import POSTGRES_ADMIN, free_port_block
+    from harness.cluster import free_port_block
+    from harness.postgres import database_url, drop_database
     from harness.servers import free_port
     from harness.shared import shared_env
 
@@ -275,7 +274,7 @@ def test_make_cluster_runs_in_the_foreground_and_ctrl_c_stops_everything(tmp_pat
         "CLUSTER_PORT": str(port),
         "CLUSTER_RASA_PORT": str(rasa_port),
         "CLUSTER_ACTION_PORT": str(free_port_block(2)),
-        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+        "DATABASE_URL": database_url(name),
         "REDIS_URL": "redis://127.0.0.1:6379/0",
     }
     process = subprocess.Popen(
@@ -306,7 +305,4 @@ def test_make_cluster_runs_in_the_foreground_and_ctrl_c_stops_everything(tmp_pat
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-        admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+        drop_database(name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -71,11 +69,9 @@ def test_nginx_accepts_the_config_it_is_given(tmp_path: Path) -> None:
     assert "server 127.0.0.1:5010; server 127.0.0.1:5011;" in site
     assert "listen 127.0.0.1:18080;" in site
     assert "$http_upgrade" in site  # nginx's own variables are left alone
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(nginx):
-        if os.environ.get("CI"):
-            pytest.fail("nginx is required under CI (make nginx)")
-        pytest.skip("nginx is not installed (make nginx)")
+    from tests.conftest import require_nginx
+
+    nginx = require_nginx()
     (tmp_path / "spine-faq.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(cluster.nginx_main_config(tmp_path))
     check = subprocess.run(

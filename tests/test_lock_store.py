@@ -7,7 +7,6 @@ a reason when Redis is not running; under CI a missing Redis fails the run.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from typing import List
@@ -31,13 +30,9 @@ def replicas(prefix):
     """Two lock stores on the same Redis, as two replicas hold them; keys removed after."""
     import redis
 
-    probe = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
-    try:
-        probe.ping()
-    except redis.exceptions.ConnectionError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis on 127.0.0.1:6379 is required under CI: {error}")
-        pytest.skip("no Redis on 127.0.0.1:6379 (start it to run this test)")
+    from tests.conftest import require_redis
+
+    probe = redis.Redis.from_url(require_redis(REDIS_URL), socket_timeout=2)
     yield [AtomicRedisLockStore(url=REDIS_URL, key_prefix=prefix) for _ in range(2)]
     for key in probe.scan_iter(f"{prefix}:*"):
         probe.delete(key)

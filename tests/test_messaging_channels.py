@@ -734,18 +734,9 @@ def test_e2e_sms_without_body_is_refused(servers: Servers) -> None:
 
 @pytest.fixture
 def redis_url() -> str:
-    import os
+    from tests.conftest import require_redis
 
-    import redis
-
-    url = "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url, socket_timeout=2).ping()
-    except redis.exceptions.ConnectionError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis on 127.0.0.1:6379 is required under CI: {error}")
-        pytest.skip("no Redis on 127.0.0.1:6379 (start it to run this test)")
-    return url
+    return require_redis()
 
 
 async def test_sms_choices_offered_by_one_replica_are_answered_by_another(

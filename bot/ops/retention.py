@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any, List, Optional, Sequence, Union
 
 from bot.ops.tracker_db import (
-    SQLITE_TIMEOUT_S,
     TrackerDbError,
     add_source_arguments,
     engine_for,
     parse_age,
+    sqlite_engine,
 )
 
 # The purge's errors are the tracker store's (bad arguments: exit code 2).
@@ -106,9 +106,7 @@ def purge_deliveries(location: Union[Path, str], cutoff: float, dry_run: bool = 
         engine = sa.create_engine(location)
         shown = sa.engine.make_url(location).render_as_string(hide_password=True)
     else:
-        engine = sa.create_engine(
-            f"sqlite:///{location}", connect_args={"timeout": SQLITE_TIMEOUT_S}
-        )
+        engine = sqlite_engine(Path(location))  # "no such database file" when missing
         shown = str(location)
     query = "FROM deliveries WHERE created_at < :cutoff"
     try:
@@ -158,11 +156,7 @@ def run(args: argparse.Namespace, now: Optional[float] = None) -> int:
             f" last active before {since}; {result.kept_conversations} kept"
         )
         if args.webhook_db is not None:
-            location: Union[Path, str] = args.webhook_db
-            if "://" not in args.webhook_db:
-                location = Path(args.webhook_db)
-                if not location.is_file():
-                    raise RetentionError(f"{location}: no such database file", exit_code=2)
+            location = args.webhook_db if "://" in args.webhook_db else Path(args.webhook_db)
             deliveries = purge_deliveries(location, cutoff, args.dry_run)
             print(f"{verb} {deliveries} signed webhook delivery record(s) from before {since}")
     except RetentionError as error:

@@ -11,8 +11,10 @@ from actions.context import (
     clinic_settings,
     fact_store,
     latest_intent,
+    latest_question,
     latest_red_flag,
     latest_text,
+    question_entities,
     send,
 )
 from bot.core import answers, responder
@@ -37,6 +39,8 @@ class ActionAnswerQuestion(Action):
             red_flag=latest_red_flag(tracker),
             plan=tracker.latest_message.get("answer_plan"),
             last_topic=tracker.get_slot("topic"),
+            question=latest_question(tracker),
+            last_compared=tracker.get_slot("compared") or (),
         )
         return send(dispatcher, reply, tracker)
 
@@ -87,7 +91,8 @@ class ActionExplainUncovered(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         store = fact_store()
-        subject = store.uncovered_subject(latest_text(tracker))
+        subject = store.uncovered_subject(latest_question(tracker) or latest_text(tracker))
+        subject = subject or store.uncovered_subject(latest_text(tracker))
         return send(
             dispatcher, answers.answer_uncovered(store, clinic_settings(), subject), tracker
         )
@@ -118,6 +123,11 @@ class ActionRephrase(Action):
             return send(
                 dispatcher, answers.answer_uncovered(store, clinic_settings(), subject), tracker
             )
+        # Nor is a question about the patient's own case ("how much ibuprofen can I take?").
+        if store.is_personal(latest_text(tracker)):
+            return send(
+                dispatcher, answers.answer_personal_advice(store, clinic_settings()), tracker
+            )
         likely = []
         for ranked in tracker.latest_message.get("intent_ranking") or []:
             topic = store.topic_for_intent(ranked.get("name") or "")
@@ -132,7 +142,8 @@ class ActionDeclineOutOfScope(Action):
     A question the classifier took as unrelated but that names a procedure or a subject
     the articles don't cover ("do I have to fast before the block?") is about the
     procedures after all: it is told that the articles don't cover it, not that the
-    assistant only answers questions about the procedures it just asked about.
+    assistant only answers questions about the procedures it just asked about. Of a long
+    message, only the question is read for this.
     """
 
     def name(self) -> str:
@@ -140,9 +151,10 @@ class ActionDeclineOutOfScope(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         store, settings = fact_store(), clinic_settings()
-        subject = store.uncovered_subject(latest_text(tracker))
-        entities = tracker.latest_message.get("entities") or []
-        if subject is not None or responder.procedures_named(entities, store):
+        # Of a long message, only the question counts: "my RFA is tomorrow ... what will
+        # the weather be?" is still about the weather.
+        subject = store.uncovered_subject(latest_question(tracker) or latest_text(tracker))
+        if subject is not None or responder.procedures_named(question_entities(tracker), store):
             return send(dispatcher, answers.answer_uncovered(store, settings, subject), tracker)
         return send(dispatcher, answers.answer_out_of_scope(store, settings), tracker)
 

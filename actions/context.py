@@ -53,11 +53,29 @@ def send(
         events.append(SlotSet("procedure", reply.procedure))
     if reply.topic is not None:
         events.append(SlotSet("topic", reply.topic))
+        events.append(SlotSet("compared", list(reply.compared) or None))
     return events
 
 
 def latest_text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
+
+
+def latest_question(tracker: Tracker) -> Optional[str]:
+    """The question of a long message, the story before it set aside (bot/nlu/focus.py);
+    None when the message was read whole."""
+    question = tracker.latest_message.get("question_text")
+    return question if isinstance(question, str) and question.strip() else None
+
+
+def question_entities(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The latest message's entities, of a long message only those in its question."""
+    entities = tracker.latest_message.get("entities") or []
+    question = latest_question(tracker)
+    if question is None:
+        return list(entities)
+    start = latest_text(tracker).find(question)
+    return [entity for entity in entities if (entity.get("start") or 0) >= start]
 
 
 def latest_red_flag(tracker: Tracker) -> Optional[Dict[str, Any]]:

@@ -51,10 +51,12 @@ def make_tracker(
     slots: Optional[Dict[str, Any]] = None,
     intent_ranking: Optional[List[Dict[str, Any]]] = None,
     red_flag: Optional[Dict[str, Any]] = None,
+    question: Optional[str] = None,
 ) -> Tracker:
     """A real SDK Tracker whose latest message is `text`, as Rasa would send it.
 
-    `red_flag` is the summary bot.nlu.components.RedFlagOverride adds to every message.
+    `red_flag` is the summary bot.nlu.components.RedFlagOverride adds to every message;
+    `question` the question of a long message (bot.nlu.components.QuestionFocus).
     """
     latest = {
         "text": text,
@@ -64,6 +66,8 @@ def make_tracker(
     }
     if red_flag is not None:
         latest["red_flag"] = red_flag
+    if question is not None:
+        latest["question_text"] = question
     return Tracker(
         sender_id="test-patient",
         slots={"procedure": None, **(slots or {})},

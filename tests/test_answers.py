@@ -201,3 +201,92 @@ def test_out_of_scope_names_the_procedures_as_a_sentence(store, settings) -> Non
     text = answers.answer_out_of_scope(store, settings).text
     assert "facet joint injections, medial branch blocks and radiofrequency ablations." in text
     assert answers.spoken_list(["a"]) == "a" and answers.spoken_list(["a", "b"]) == "a and b"
+
+
+def test_a_fact_comes_with_the_facts_it_needs(store, settings) -> None:
+    """ "A step on the way to a treatment that lasts longer" is said with the fact that
+    names RFA, even when the planner chose only it."""
+    reply = answers.answer_topic(store, "next_steps", "mbb", chosen={"mbb_stepping_stone"})
+    assert reply.fact_ids == ("next_rfa_option", "mbb_stepping_stone")
+    assert "RFA" in reply.text
+
+
+def test_a_comparison_says_which_procedure_the_articles_leave_out(store, settings) -> None:
+    reply = ask(
+        store, settings, "ask_pain", "does the ablation hurt more than the block?", ["rfa", "mbb"]
+    )
+    assert "don't cover this for radiofrequency ablation" in reply.text
+    assert store.fact("pain_during").answer in reply.text
+    # Both procedures in the articles: no such line.
+    both = ask(store, settings, "ask_duration", "which lasts longer?", ["fji", "mbb"])
+    assert "don't cover" not in both.text
+
+
+def test_why_answers_the_last_topic_again_in_full(store, settings) -> None:
+    first = ask(store, settings, "ask_imaging", "what imaging do they use for the block", ["mbb"])
+    why = responder.answer_question(
+        store, settings, "ask_more", "why do they need that?", [], "mbb", last_topic=first.topic
+    )
+    assert why.topic == "imaging"
+    assert set(why.fact_ids) == {fact.id for fact in store.facts_for("imaging")}
+    # Naming a procedure explains it for that one.
+    named = responder.answer_question(
+        store,
+        settings,
+        "ask_more",
+        "why is that for the facet shot?",
+        [procedure_entity("fji")],
+        "mbb",
+        last_topic="duration",
+    )
+    assert named.fact_ids == ("fji_duration",)
+    # After a not-covered answer there is still nothing to say; before any answer, the
+    # patient is asked to rephrase.
+    uncovered = answers.answer_uncovered(store, settings, store.uncovered_subject("cost"))
+    again = responder.answer_question(
+        store, settings, "ask_more", "why not?", last_topic=uncovered.topic
+    )
+    assert "don't cover the cost or price" in again.text
+    fresh = responder.answer_question(store, settings, "ask_more", "why?")
+    assert "not sure I understood" in fresh.text and not fresh.fact_ids
+
+
+def test_a_long_message_is_judged_by_its_question_not_its_story(store, settings) -> None:
+    story = "I've had back pain since my second pregnancy and I go to the gym a lot."
+    question = "How long is the recovery after a medial branch block?"
+    text = f"{story} {question}"
+    reply = responder.answer_question(
+        store, settings, "ask_recovery", text, [procedure_entity("mbb")], question=question
+    )
+    assert reply.fact_ids and reply.topic == "recovery"
+    # Pregnancy is worth a note (the store marks it); the gym is not.
+    assert "You also mentioned pregnancy or breastfeeding" in reply.text
+    assert "exercise" not in reply.text
+    assert reply.text.rstrip().split("\n\n")[-1].startswith("Source")
+    # Asked in the question itself, it is the answer.
+    asked = "Is it safe while I'm pregnant?"
+    uncovered = responder.answer_question(
+        store, settings, "ask_recovery", f"{story} {asked}", question=asked
+    )
+    assert "don't cover pregnancy or breastfeeding" in uncovered.text
+    assert not uncovered.fact_ids
+
+
+def test_why_after_a_comparison_explains_the_comparison(store, settings) -> None:
+    first = ask(store, settings, "ask_duration", "which lasts longer, fji or mbb?", ["fji", "mbb"])
+    assert set(first.compared) == {"fji", "mbb"}
+    why = responder.answer_question(
+        store,
+        settings,
+        "ask_more",
+        "why is that?",
+        [],
+        "mbb",
+        last_topic=first.topic,
+        last_compared=first.compared,
+    )
+    assert {"fji_duration", "mbb_duration"} <= set(why.fact_ids)
+    # A one-procedure answer compares nothing.
+    assert (
+        ask(store, settings, "ask_duration", "how long does it last?", current="mbb").compared == ()
+    )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.core import answers
 from bot.core.facts import FactStoreError, ReloadingFactStore, load_fact_store
 from bot.core.paths import FACTS_FILE, PROJECT_ROOT
 from tests.conftest import write
@@ -91,6 +92,19 @@ def test_good_fixture_loads(tmp_path: Path) -> None:
         ),
         ("follow_ups: [what_is]", "follow_ups: [nowhere]", "topic 'pain'", "follow_ups"),
         ("aliases: [facet shot]", "aliases: []", "procedure 'fji'", "aliases"),
+        # A fact may only need another fact of its own topic.
+        (
+            "answer: A short plain answer.",
+            "answer: A short plain answer.\n    needs: [fji_what]",
+            "fact 'fji_pain'",
+            "needs",
+        ),
+        (
+            "answer: A short plain answer.",
+            "answer: A short plain answer.\n    needs: [fji_pain]",
+            "fact 'fji_pain'",
+            "needs",
+        ),
     ],
 )
 def test_broken_fixture_names_file_entry_and_field(
@@ -211,7 +225,7 @@ def test_every_topic_intent_is_in_the_domain_and_nlu(store, domain) -> None:
             assert topic.intent in trained, topic.intent
     asked = {i for i in domain["intents"] if i.startswith("ask_")}
     answered = {t.intent for t in store.topics.values() if t.intent}
-    special = {"ask_personal_advice", "ask_uncovered", "ask_follow_up"}
+    special = {"ask_personal_advice", "ask_uncovered", "ask_follow_up", "ask_more"}
     assert asked - special == answered
 
 
@@ -232,3 +246,31 @@ def test_no_fact_claims_its_topics_own_question(store) -> None:
             continue
         own = norm(store.topics[fact.topic].question)
         assert all(norm(q) != own for q in fact.questions), fact.id
+
+
+def test_topic_limits_never_read_like_a_not_covered_answer(store, settings) -> None:
+    """A topic's caveat sits under a real answer: it must not use the words that mark a
+    refusal ("the articles don't cover ..."), or a patient skimming it thinks the question
+    went unanswered."""
+    refusal = answers.answer_uncovered(store, settings).text
+    assert "don't cover" in refusal
+    for topic in store.topics.values():
+        if topic.limits:
+            assert "don't cover" not in topic.limits, topic.id
+
+
+def test_uncovered_medicine_names_and_doses(store) -> None:
+    for question in (
+        "what's the name of the steroid in the joint shot?",
+        "which anesthetic do they use for the block",
+        "is the steroid kenalog or depo-medrol?",
+        "how many mg of steroid go in",
+    ):
+        subject = store.uncovered_subject(question)
+        assert subject is not None and subject.id == "medicine_names", question
+    # The medicine topic itself and the name "cortisone shot" are not that subject.
+    for question in (
+        "what medicine is in a facet injection?",
+        "how long does a cortisone shot last",
+    ):
+        assert store.uncovered_subject(question) is None, question

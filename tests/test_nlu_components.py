@@ -7,7 +7,7 @@ from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.components import ProcedureEntityExtractor, RedFlagOverride
+from bot.nlu.components import FollowUpOverride, ProcedureEntityExtractor, RedFlagOverride
 from bot.nlu.spacy_pipeline import build_pipeline
 
 
@@ -108,6 +108,8 @@ def test_question_focus_keeps_the_question_tokens_of_a_long_message() -> None:
     words = [token.text for token in message.get(TOKENS_NAMES[TEXT])]
     assert words == ["How", "long", "is", "the", "recovery", "after", "it"]
     assert question_text(message) == "How long is the recovery after it?"
+    # In the parse output too: the actions read a long message's question (its story set aside).
+    assert message.as_dict_nlu()["question_text"] == "How long is the recovery after it?"
     # The text itself stays whole: the red-flag layer and the language check read it all.
     assert message.get(TEXT) == STORY
 
@@ -137,3 +139,28 @@ def test_misspelled_names_are_recognised_but_ordinary_words_are_not(nlp) -> None
     message = message_with_doc(nlp, "the facts about my joint and a branch")
     ProcedureEntityExtractor().process([message])
     assert message.get("entities") in (None, [])
+
+
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("and the block?", "ask_next_steps", "ask_follow_up"),
+        ("what about the other one?", "ask_difference", "ask_follow_up"),
+        ("ok and after the facet shot?", "ask_recovery", "ask_follow_up"),
+        ("does the block have that too?", "ask_purpose", "ask_follow_up"),
+        ("how about RFA then", "out_of_scope", "ask_follow_up"),
+        # A topic word, or a question about the name itself, is the classifier's to judge.
+        ("and how many blocks?", "ask_next_steps", "ask_next_steps"),
+        ("what is the block?", "ask_what_is", "ask_what_is"),
+        ("does the block hurt?", "ask_pain", "ask_pain"),
+        ("is it the same?", "ask_difference", "ask_difference"),
+        ("ok thanks", "thanks", "thanks"),
+    ],
+)
+def test_a_bare_fragment_is_a_follow_up(nlp, text, intent, expected) -> None:
+    message = message_with_doc(nlp, text, intent, 0.9)
+    ProcedureEntityExtractor().process([message])
+    FollowUpOverride().process([message])
+    assert message.get("intent")["name"] == expected
+    if expected != intent:
+        assert message.get("intent_ranking")[1]["name"] == intent

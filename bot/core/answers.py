@@ -47,6 +47,9 @@ class Reply:
     procedure: Optional[str] = None
     topic: Optional[str] = None
     fact_ids: Tuple[str, ...] = field(default=())
+    # The procedures a side-by-side answer put next to each other, so "why is that?"
+    # explains the comparison, not one of them.
+    compared: Tuple[str, ...] = ()
     urgency: Optional[str] = None
     outcome: str = outcomes.ANSWERED  # what the assistant did (bot/core/outcomes.py)
 
@@ -132,9 +135,13 @@ def _join(facts: Sequence[Fact]) -> str:
 
 
 def _pick(pool: Sequence[Fact], chosen: Optional[Collection[str]]) -> List[Fact]:
-    """The facts of `pool` the planner chose, or all of them when it chose none there."""
-    picked = [fact for fact in pool if chosen and fact.id in chosen]
-    return picked or list(pool)
+    """The facts of `pool` the planner chose (with the facts they need), or all of them
+    when it chose none there."""
+    picked = {fact.id for fact in pool if chosen and fact.id in chosen}
+    if not picked:
+        return list(pool)
+    wanted = picked | {needed for fact in pool if fact.id in picked for needed in fact.needs}
+    return [fact for fact in pool if fact.id in wanted]
 
 
 def _compared(
@@ -208,10 +215,20 @@ def answer_topic(
             scope.append(procedure)
         used = _compared(store, facts, scope, named, chosen)
         paragraphs.append(_side_by_side(store, used) if _varies_by_procedure(used) else _join(used))
+        general = any(GENERAL in fact.procedures for fact in facts)
+        missing = [] if general else [store.procedures[p].name for p in named if p not in known]
+        if missing:
+            # "Does the ablation hurt more than the block?": say what the articles leave out.
+            paragraphs.append(
+                f"The articles I answer from don't cover this for {spoken_list(missing)}, so"
+                " I can't compare. Please ask your care team."
+            )
     else:
         used = _pick(facts, chosen)
         paragraphs.append(_side_by_side(store, used) if _varies_by_procedure(used) else _join(used))
 
+    side_by_side = _varies_by_procedure(used) or (compare and len(known) > 1)
+    compared = tuple(p for p in procedures_in(used) if p != GENERAL) if side_by_side else ()
     answered_as_asked = procedure is None or any(fact.is_about(procedure) for fact in used)
     if topic.leads_to and answered_as_asked and any(topic.leads_to in f.procedures for f in used):
         kept_procedure = topic.leads_to
@@ -224,6 +241,7 @@ def answer_topic(
         procedure=kept_procedure,
         topic=topic_id,
         fact_ids=tuple(fact.id for fact in used),
+        compared=compared,
     )
 
 
@@ -242,6 +260,14 @@ def answer_uncovered(
         # Remembered as the last topic, so "and for the block?" is not covered either.
         topic=NOT_COVERED_TOPIC + (subject.id if subject else ""),
         outcome=outcomes.NOT_COVERED,
+    )
+
+
+def story_subject_note(subject: UncoveredSubject) -> str:
+    """A line for a not-covered subject the patient mentioned before their question."""
+    return (
+        f"You also mentioned {subject.label}. The articles I answer from don't cover that,"
+        " so please ask your care team about it."
     )
 
 

@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -95,6 +95,9 @@ class Fact:
     section: str
     # Ways of asking what this fact answers (for the answer planner).
     questions: Tuple[str, ...] = ()
+    # Facts of the same topic this one only makes sense beside ("a step on the way to a
+    # treatment that lasts longer" needs the fact that names RFA): given with it.
+    needs: Tuple[str, ...] = ()
 
     def is_about(self, procedure: str) -> bool:
         """True when this fact speaks about `procedure`."""
@@ -109,6 +112,10 @@ class UncoveredSubject:
     label: str
     patterns: Tuple[re.Pattern[str], ...]
     except_topics: Tuple[str, ...] = ()
+    # Worth a note even when only the story before a long message's question mentions
+    # it ("I'm on Eliquis. How long is the recovery?"): the question is answered, and
+    # the note says the articles don't cover the subject.
+    noted_in_story: bool = False
 
     def matches(self, text: str, topic: Optional[str] = None) -> bool:
         if topic is not None and topic in self.except_topics:
@@ -128,6 +135,9 @@ class FactStore:
     facts: Tuple[Fact, ...]
     uncovered: Tuple[UncoveredSubject, ...]
     comparison_cues: Tuple[str, ...] = field(default=())
+    follow_up_phrases: Tuple[str, ...] = field(default=())
+    follow_up_words: FrozenSet[str] = field(default=frozenset())
+    follow_up_pointers: FrozenSet[str] = field(default=frozenset())
     # The procedures a comparison that names none is about ("which lasts longer?").
     usual_comparison: Tuple[str, ...] = field(default=())
     # Patterns that make a question about the patient's own case.
@@ -199,6 +209,25 @@ class FactStore:
         lowered = text.lower()
         return any(cue.search(lowered) for cue in self.personal_cues)
 
+    def is_bare_follow_up(self, text: str, names: Iterable[Tuple[int, int]]) -> bool:
+        """True when, besides the procedure names at `names` (start, end), the message only
+        has follow-up words ("and the block?"), and names or points at a procedure."""
+        spans = sorted(names)
+        kept, at = [], 0
+        for start, end in spans:
+            kept.append(text[at:start])
+            at = max(at, end)
+        kept.append(text[at:])
+        rest = " ".join(re.findall(r"[a-z]+(?:'[a-z]+)?", " ".join(kept).lower()))
+        for phrase in self.follow_up_phrases:
+            rest = re.sub(rf"\b{re.escape(phrase)}\b", " ", rest)
+        words = rest.split()
+        if not words and not spans:
+            return False
+        if any(word not in self.follow_up_words for word in words):
+            return False
+        return bool(spans) or any(word in self.follow_up_pointers for word in words)
+
     def is_comparison(self, text: str) -> bool:
         """True when a message asks to compare procedures ("which lasts longer?")."""
         words = set(re.findall(r"[a-z]+", text.lower()))
@@ -238,6 +267,12 @@ class _Reader:
         if not all(isinstance(item, str) and item.strip() for item in value):
             raise self.fail(name, "every item must be non-empty text")
         return tuple(item.strip() for item in value)
+
+    def flag(self, name: str) -> bool:
+        value = self.raw.get(name, False)
+        if not isinstance(value, bool):
+            raise self.fail(name, "must be true or false")
+        return value
 
     def mapping(self, name: str) -> Mapping[str, Any]:
         value = self.raw.get(name)
@@ -359,6 +394,7 @@ def _parse_fact(
         article=article,
         section=section,
         questions=reader.text_list("questions", required=False),
+        needs=reader.text_list("needs", required=False),
     )
 
 
@@ -389,6 +425,7 @@ def _parse_uncovered(
                 label=reader.text("label"),
                 patterns=tuple(compiled),
                 except_topics=except_topics,
+                noted_in_story=reader.flag("noted_in_story"),
             )
         )
     return tuple(subjects)
@@ -434,6 +471,16 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         if fact.id in seen:
             raise FactStoreError(path, f"fact '{fact.id}'", "id", "is used by more than one fact")
         seen.add(fact.id)
+    by_id = {fact.id: fact for fact in facts}
+    for fact in facts:
+        for needed in fact.needs:
+            if needed not in by_id or by_id[needed].topic != fact.topic or needed == fact.id:
+                raise FactStoreError(
+                    path,
+                    f"fact '{fact.id}'",
+                    "needs",
+                    f"'{needed}' is not another fact of its topic",
+                )
     for topic in topics.values():
         if not any(fact.topic == topic.id for fact in facts):
             raise FactStoreError(path, f"topic '{topic.id}'", "facts", "no fact has this topic")
@@ -445,6 +492,9 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         facts=facts,
         uncovered=_parse_uncovered(path, top.raw.get("uncovered", []), topics),
         comparison_cues=top.text_list("comparison_cues", required=False),
+        follow_up_phrases=top.text_list("follow_up_phrases", required=False),
+        follow_up_words=frozenset(top.text_list("follow_up_words", required=False)),
+        follow_up_pointers=frozenset(top.text_list("follow_up_pointers", required=False)),
         usual_comparison=_parse_usual_comparison(top, procedures),
         personal_cues=_compile_patterns(top, "personal_cues"),
     )

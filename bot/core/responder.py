@@ -8,7 +8,8 @@ Rasa action so it can be tested and reused by any channel:
 2. a subject the articles don't cover is named and referred, never guessed;
 3. otherwise the topic is answered for the procedure named in this message,
    else the one under discussion (the slot), else side by side; a follow-up ("and the
-   other one?") answers the last topic again for the named or the other procedure;
+   other one?") answers the last topic again for the named or the other procedure, and
+   "why is that?" answers it again in full;
 4. only the facts the answer planner matched to the question are used, a name that
    could mean something else ("nerve block") is said to be taken as one procedure, and a
    question about the patient's own case is first told that only the care team can decide.
@@ -25,6 +26,8 @@ from bot.core.facts import FactStore
 from bot.core.settings import ClinicSettings
 
 FOLLOW_UP_INTENT = "ask_follow_up"
+# "why is that?", "what do you mean?": the last topic again, in full, for the same procedure.
+ELABORATE_INTENT = "ask_more"
 # A follow-up with no topic to follow (the first message): what the procedure is.
 FOLLOW_UP_DEFAULT_TOPIC = "what_is"
 
@@ -91,12 +94,18 @@ def answer_question(
     red_flag: Optional[Mapping[str, Any]] = None,
     plan: Optional[Mapping[str, Any]] = None,
     last_topic: Optional[str] = None,
+    question: Optional[str] = None,
+    last_compared: Sequence[str] = (),
 ) -> Reply:
     """The reply to a question classified as `intent`.
 
     `plan` is the answer planner's summary (bot/nlu/planner.py): the facts that match
     the question. `last_topic` is the topic answered last, for follow-ups ("and the other
-    one?", "same for RFA?").
+    one?", "same for RFA?"). `question` is the question of a long message (the story
+    before it set aside, bot/nlu/focus.py): a subject the articles don't cover counts
+    when the question asks about it; one the story only mentions ("since my second
+    pregnancy") gets a note if the store marks it `noted_in_story`. `personal` says the
+    question is about the patient's own case even if no personal cue shows it.
     """
     urgent = emergency_reply(red_flag, settings)
     if urgent is not None:
@@ -104,11 +113,20 @@ def answer_question(
 
     named = procedures_named(entities, store)
     chosen = None
-    if intent == FOLLOW_UP_INTENT:
+    if intent in (FOLLOW_UP_INTENT, ELABORATE_INTENT):
         not_covered, subject = answers.not_covered_subject(store, last_topic)
         if not_covered:
             # "and for the block?" after "the articles don't cover that": nor for the block.
             return answers.answer_uncovered(store, settings, subject)
+    if intent == ELABORATE_INTENT:
+        # Every fact of the last topic (the planner may have picked one before), so the
+        # reasons come along; with nothing said yet there is nothing to explain.
+        topic = store.topics.get(last_topic or "")
+        if topic is None:
+            return answers.answer_rephrase(store)
+        if not named:
+            named = [p for p in last_compared if p in store.procedures]
+    elif intent == FOLLOW_UP_INTENT:
         topic = store.topics.get(last_topic or "") or store.topics[FOLLOW_UP_DEFAULT_TOPIC]
         if not named:
             counterpart = store.procedures.get(current_procedure or "")
@@ -117,11 +135,15 @@ def answer_question(
         topic = store.topic_for_intent(intent or "")
         if plan and plan.get("intent") == intent:
             chosen = set(plan.get("facts") or ()) or None
-    subject = store.uncovered_subject(text, topic.id if topic else None)
+    topic_id = topic.id if topic else None
+    subject = store.uncovered_subject(question or text, topic_id)
     if subject is not None or topic is None:
         return answers.answer_uncovered(store, settings, subject)
+    in_story = store.uncovered_subject(text, topic_id) if question else None
 
-    compare = len(named) > 1 or (intent != FOLLOW_UP_INTENT and store.is_comparison(text))
+    compare = len(named) > 1 or (
+        intent not in (FOLLOW_UP_INTENT, ELABORATE_INTENT) and store.is_comparison(question or text)
+    )
     if named and not compare:
         procedure: Optional[str] = named[0]
     elif current_procedure in store.procedures:
@@ -137,4 +159,6 @@ def answer_question(
     note = " ".join(n for n in notes if n)
     if note:
         reply = replace(reply, text=f"{note}\n\n{reply.text}")
+    if in_story is not None and in_story.noted_in_story:
+        reply = answers.with_note(reply, answers.story_subject_note(in_story))
     return reply

@@ -44,12 +44,14 @@ logger = logging.getLogger(__name__)
 
 RED_FLAG_INTENT = "red_flag"
 SENTENCE_VECTOR_KEY = "sentence_vector"
-# The question of a long message (bot/nlu/focus.py); kept on the message, not in the output.
+# The question of a long message (bot/nlu/focus.py), in the parse output: the actions
+# look for subjects the articles don't cover in the question, not in the story before it.
 QUESTION_KEY = "question_text"
 PLAN_KEY = "answer_plan"
 FALLBACK_INTENT = "nlu_fallback"
 RED_FLAG_KEY = "red_flag"
 NON_ENGLISH_INTENT = "non_english"
+FOLLOW_UP_INTENT = "ask_follow_up"
 LANGUAGE_KEY = "language"
 
 
@@ -143,7 +145,7 @@ class QuestionFocus(_BuiltFromConfig):
             start, end = span
             kept = [token for token in tokens if token.start >= start and token.end <= end]
             if kept:
-                message.set(QUESTION_KEY, text[start:end])
+                message.set(QUESTION_KEY, text[start:end], add_to_output=True)
                 message.set(TOKENS_NAMES[TEXT], kept)
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -330,6 +332,34 @@ def _force_intent(message: Message, intent: str, confidence: float = 1.0) -> Non
     ]
     message.set(INTENT, forced, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [forced] + ranking, add_to_output=True)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class FollowUpOverride(_BuiltFromConfig):
+    """Forces `ask_follow_up` on a bare fragment: "and the block?", "what about the other one?".
+
+    Such a message has no topic words at all, only a procedure (or "the other one") and
+    the words of `follow_up_words` in data/facts.yml, so it can only ask the last question
+    again; the classifier, which sees no conversation, sometimes guesses a topic from the
+    procedure's name instead. Placed after the answer planner and before the language and
+    red-flag overrides, which still win.
+    """
+
+    def __init__(self, config: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(config)
+        self._store = ReloadingFactStore()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        store = self._store.get()
+        for message in messages:
+            names = [
+                (entity["start"], entity["end"])
+                for entity in message.get(ENTITIES) or []
+                if entity.get("entity") == PROCEDURE_LABEL and "start" in entity
+            ]
+            if store.is_bare_follow_up(message.get(TEXT) or "", names):
+                _force_intent(message, FOLLOW_UP_INTENT)
+        return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -14,7 +14,6 @@ from actions.context import (
     latest_question,
     latest_red_flag,
     latest_text,
-    question_entities,
     send,
 )
 from bot.core import answers, responder
@@ -142,8 +141,9 @@ class ActionDeclineOutOfScope(Action):
     A question the classifier took as unrelated but that names a procedure or a subject
     the articles don't cover ("do I have to fast before the block?") is about the
     procedures after all: it is told that the articles don't cover it, not that the
-    assistant only answers questions about the procedures it just asked about. Of a long
-    message, only the question is read for this.
+    assistant only answers questions about the procedures it just asked about. The whole
+    of a long message counts here: "my RFA is Tuesday ... can I golf the day after?" asks
+    about RFA without naming it again.
     """
 
     def name(self) -> str:
@@ -151,10 +151,9 @@ class ActionDeclineOutOfScope(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         store, settings = fact_store(), clinic_settings()
-        # Of a long message, only the question counts: "my RFA is tomorrow ... what will
-        # the weather be?" is still about the weather.
-        subject = store.uncovered_subject(latest_question(tracker) or latest_text(tracker))
-        if subject is not None or responder.procedures_named(question_entities(tracker), store):
+        subject = store.uncovered_subject(latest_text(tracker))
+        entities = tracker.latest_message.get("entities") or []
+        if subject is not None or responder.procedures_named(entities, store):
             return send(dispatcher, answers.answer_uncovered(store, settings, subject), tracker)
         return send(dispatcher, answers.answer_out_of_scope(store, settings), tracker)
 

@@ -68,16 +68,6 @@ def latest_question(tracker: Tracker) -> Optional[str]:
     return question if isinstance(question, str) and question.strip() else None
 
 
-def question_entities(tracker: Tracker) -> List[Dict[str, Any]]:
-    """The latest message's entities, of a long message only those in its question."""
-    entities = tracker.latest_message.get("entities") or []
-    question = latest_question(tracker)
-    if question is None:
-        return list(entities)
-    start = latest_text(tracker).find(question)
-    return [entity for entity in entities if (entity.get("start") or 0) >= start]
-
-
 def latest_red_flag(tracker: Tracker) -> Optional[Dict[str, Any]]:
     """The red-flag summary NLU attached to the latest message (see bot.nlu.components)."""
     summary = tracker.latest_message.get("red_flag")

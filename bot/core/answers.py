@@ -266,8 +266,8 @@ def answer_uncovered(
 def story_subject_note(subject: UncoveredSubject) -> str:
     """A line for a not-covered subject the patient mentioned before their question."""
     return (
-        f"You also mentioned {subject.label}. The articles I answer from don't cover that,"
-        " so please ask your care team about it."
+        f"Your message also touches on {subject.label}. The articles I answer from don't"
+        " cover that, so please ask your care team about it."
     )
 
 

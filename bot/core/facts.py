@@ -112,10 +112,6 @@ class UncoveredSubject:
     label: str
     patterns: Tuple[re.Pattern[str], ...]
     except_topics: Tuple[str, ...] = ()
-    # Worth a note even when only the story before a long message's question mentions
-    # it ("I'm on Eliquis. How long is the recovery?"): the question is answered, and
-    # the note says the articles don't cover the subject.
-    noted_in_story: bool = False
 
     def matches(self, text: str, topic: Optional[str] = None) -> bool:
         if topic is not None and topic in self.except_topics:
@@ -268,12 +264,6 @@ class _Reader:
             raise self.fail(name, "every item must be non-empty text")
         return tuple(item.strip() for item in value)
 
-    def flag(self, name: str) -> bool:
-        value = self.raw.get(name, False)
-        if not isinstance(value, bool):
-            raise self.fail(name, "must be true or false")
-        return value
-
     def mapping(self, name: str) -> Mapping[str, Any]:
         value = self.raw.get(name)
         if not isinstance(value, Mapping) or not value:
@@ -425,7 +415,6 @@ def _parse_uncovered(
                 label=reader.text("label"),
                 patterns=tuple(compiled),
                 except_topics=except_topics,
-                noted_in_story=reader.flag("noted_in_story"),
             )
         )
     return tuple(subjects)

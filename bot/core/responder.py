@@ -101,11 +101,12 @@ def answer_question(
 
     `plan` is the answer planner's summary (bot/nlu/planner.py): the facts that match
     the question. `last_topic` is the topic answered last, for follow-ups ("and the other
-    one?", "same for RFA?"). `question` is the question of a long message (the story
-    before it set aside, bot/nlu/focus.py): a subject the articles don't cover counts
-    when the question asks about it; one the story only mentions ("since my second
-    pregnancy") gets a note if the store marks it `noted_in_story`. `personal` says the
-    question is about the patient's own case even if no personal cue shows it.
+    one?", "same for RFA?"); `last_compared` the procedures the last answer put side by
+    side. `question` is the question of a long message (the story before it set aside,
+    bot/nlu/focus.py): a subject the articles don't cover that the question asks about
+    gets the not-covered answer; one only the story mentions ("since my second
+    pregnancy") gets the answer and a line saying the articles don't cover it, so no
+    subject the patient raised goes unanswered.
     """
     urgent = emergency_reply(red_flag, settings)
     if urgent is not None:
@@ -159,6 +160,6 @@ def answer_question(
     note = " ".join(n for n in notes if n)
     if note:
         reply = replace(reply, text=f"{note}\n\n{reply.text}")
-    if in_story is not None and in_story.noted_in_story:
+    if in_story is not None:
         reply = answers.with_note(reply, answers.story_subject_note(in_story))
     return reply

@@ -289,3 +289,12 @@ def test_why_after_a_comparison_explains_the_comparison(store, settings) -> None
     assert (
         ask(store, settings, "ask_duration", "how long does it last?", current="mbb").compared == ()
     )
+
+
+def test_a_comparison_answered_by_one_shared_fact_says_so(store, settings) -> None:
+    reply = ask(store, settings, "ask_side_effects", "side effects of fji vs mbb?", ["fji", "mbb"])
+    assert reply.text.startswith("The same for both FJI and MBB: ")
+    assert store.fact("side_effects_soreness").answer in reply.text
+    # Facts that differ by procedure are set side by side instead.
+    duration = ask(store, settings, "ask_duration", "fji vs mbb, how long?", ["fji", "mbb"])
+    assert "The same for both" not in duration.text

@@ -130,6 +130,15 @@ def _side_by_side(store: FactStore, facts: Sequence[Fact]) -> str:
     return "\n".join(lines)
 
 
+def _shared(store: FactStore, facts: Sequence[Fact], scope: Sequence[str]) -> str:
+    """'The same for both FJI and MBB: ' when facts about each compared procedure answer a
+    comparison ("side effects of FJI vs MBB, same or different?"), else ''."""
+    covered = [p for p in scope if all(fact.is_about(p) for fact in facts)]
+    if len(covered) < 2:
+        return ""
+    return f"The same for both {spoken_list([store.procedures[p].short for p in covered])}: "
+
+
 def _join(facts: Sequence[Fact]) -> str:
     return " ".join(fact.answer for fact in facts)
 
@@ -214,7 +223,10 @@ def answer_topic(
         if procedure and procedure not in scope:
             scope.append(procedure)
         used = _compared(store, facts, scope, named, chosen)
-        paragraphs.append(_side_by_side(store, used) if _varies_by_procedure(used) else _join(used))
+        if _varies_by_procedure(used):
+            paragraphs.append(_side_by_side(store, used))
+        else:
+            paragraphs.append(_shared(store, used, scope) + _join(used))
         general = any(GENERAL in fact.procedures for fact in facts)
         missing = [] if general else [store.procedures[p].name for p in named if p not in known]
         if missing:

@@ -90,7 +90,9 @@ class ActionExplainUncovered(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         store = fact_store()
-        subject = store.uncovered_subject(latest_question(tracker) or latest_text(tracker))
+        # Named from the question of a long message first, else from anywhere in it.
+        question = latest_question(tracker)
+        subject = question and store.uncovered_subject(question)
         subject = subject or store.uncovered_subject(latest_text(tracker))
         return send(
             dispatcher, answers.answer_uncovered(store, clinic_settings(), subject), tracker

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -35,6 +36,7 @@ from bot.channels.plain_text import parse_choice_number
 from bot.core import language, safety
 from bot.core.facts import FactStore, ReloadingFactStore
 from bot.core.gibberish import is_gibberish, too_short
+from bot.core.responder import FOLLOW_UP_INTENT
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.focus import question_span
 from bot.nlu.planner import AnswerPlanner, ExampleIndex, FactIndex, PlannerSettings
@@ -51,7 +53,6 @@ PLAN_KEY = "answer_plan"
 FALLBACK_INTENT = "nlu_fallback"
 RED_FLAG_KEY = "red_flag"
 NON_ENGLISH_INTENT = "non_english"
-FOLLOW_UP_INTENT = "ask_follow_up"
 LANGUAGE_KEY = "language"
 
 
@@ -108,6 +109,13 @@ class ProcedureEntityExtractor(_BuiltFromConfig, EntityExtractorMixin):
                     add_to_output=True,
                 )
         return messages
+
+
+@lru_cache(maxsize=1)
+def shared_fact_store() -> ReloadingFactStore:
+    """One reloading fact store for the NLU components of this process: the file is
+    parsed once and checked once per `get`, however many components read it."""
+    return ReloadingFactStore()
 
 
 def question_text(message: Message) -> str:
@@ -230,7 +238,7 @@ class AnswerPlannerComponent(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self.examples = examples or ExampleIndex(np.zeros((0, 384), dtype=np.float32), [])
-        self._store = ReloadingFactStore()
+        self._store = shared_fact_store()
         self._facts: Optional[FactIndex] = None
 
     @classmethod
@@ -345,12 +353,8 @@ class FollowUpOverride(_BuiltFromConfig):
     red-flag overrides, which still win.
     """
 
-    def __init__(self, config: Optional[Dict[str, Any]] = None) -> None:
-        super().__init__(config)
-        self._store = ReloadingFactStore()
-
     def process(self, messages: List[Message]) -> List[Message]:
-        store = self._store.get()
+        store = shared_fact_store().get()
         for message in messages:
             names = [
                 (entity["start"], entity["end"])

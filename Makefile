@@ -9,7 +9,8 @@ INSTALLED := $(VENV)/.installed
 SPACY_MODEL := build/spacy_model/meta.json
 ENCODER := build/encoder/model.onnx
 MODEL := models/spine-faq.tar.gz
-TRAINING_INPUTS := config.yml domain.yml data/nlu.yml data/rules.yml data/stories.yml bot/nlu/components.py
+TRAINING_INPUTS := config.yml domain.yml data/nlu.yml data/rules.yml data/stories.yml \
+	bot/nlu/components.py bot/nlu/focus.py bot/nlu/planner.py
 # Their content's hashes: rewritten only when a hash changes, so a touched but unchanged
 # file (an editor's save, a git checkout) does not retrain.
 TRAINING_HASHES := build/training-inputs.sha256

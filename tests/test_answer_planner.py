@@ -83,6 +83,14 @@ def test_keyboard_mash_is_not_a_question(store) -> None:
     assert not is_gibberish("ok", known)
 
 
+def test_stretched_greetings_are_words_and_repeated_letters_are_not(store) -> None:
+    known = list(store.alias_table())
+    for text in ("heyyy u thereee", "hiii anybody home", "yo whats good", "hellooo thereee"):
+        assert not is_gibberish(text, known), text
+    for text in ("qqqq zzzz", "hhhhhh jjjjjj", "blorp zibble qqq"):
+        assert is_gibberish(text, known), text
+
+
 def test_settings_come_from_the_component_config() -> None:
     settings = PlannerSettings.from_config({"fallback_threshold": 0.4, "unknown": 1})
     assert settings.fallback_threshold == 0.4

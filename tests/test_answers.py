@@ -298,3 +298,96 @@ def test_a_comparison_answered_by_one_shared_fact_says_so(store, settings) -> No
     # Facts that differ by procedure are set side by side instead.
     duration = ask(store, settings, "ask_duration", "fji vs mbb, how long?", ["fji", "mbb"])
     assert "The same for both" not in duration.text
+
+
+def test_which_one_of_two_when_the_articles_speak_of_only_one(store, settings) -> None:
+    text = "which one usually comes first before ablation, the joint injection or the block"
+    reply = ask(store, settings, "ask_next_steps", text, ["fji", "mbb"])
+    assert "only for the medial branch block" in reply.text
+    assert "nothing about it for the facet joint injection" in reply.text
+    assert "don't cover" not in reply.text
+    # Not a "which" question: the articles can't compare, and say so.
+    plain = ask(
+        store, settings, "ask_pain", "does the ablation hurt more than the block", ["rfa", "mbb"]
+    )
+    assert "don't cover this for radiofrequency ablation, so I can't compare" in plain.text
+
+
+def test_which_of_the_three_compares_every_procedure(store, settings) -> None:
+    reply = ask(store, settings, "ask_what_is", "out of the three, which uses heat on the nerves?")
+    assert set(reply.compared) == {"fji", "mbb", "rfa"}
+    assert "heat" in reply.text
+
+
+def test_is_that_the_same_as_names_the_difference(store, settings) -> None:
+    text = "is that the same thing as a facet joint injection?"
+    reply = ask(store, settings, "ask_what_is", text, ["fji"], current="mbb")
+    assert reply.topic == "difference"
+    # A plain question about one procedure stays what it was.
+    alone = ask(
+        store, settings, "ask_what_is", "what is a facet joint injection?", ["fji"], current="mbb"
+    )
+    assert alone.topic == "what_is" and alone.fact_ids == ("fji_what_is",)
+
+
+def test_a_comparison_naming_one_procedure_includes_the_one_discussed(store, settings) -> None:
+    reply = ask(store, settings, "ask_duration", "is rfa longer than that?", ["rfa"], current="mbb")
+    assert set(reply.compared) == {"mbb", "rfa"}
+
+
+def test_exact_figures_and_scheduling_are_not_covered(store) -> None:
+    figures = store.uncovered_subject("exactly how many months will the relief last", "duration")
+    assert figures is not None and figures.id == "exact_figures"
+    share = store.uncovered_subject("what percentage of back pain starts in these joints", None)
+    assert share is not None and share.id == "exact_figures"
+    # The one figure the articles give stays answered.
+    assert (
+        store.uncovered_subject("what percent relief do i need from the block", "rfa_candidate")
+        is None
+    )
+    gap = store.uncovered_subject("how many weeks apart are the two blocks", "why_two_blocks")
+    assert gap is not None and gap.id == "scheduling"
+    assert store.uncovered_subject("how long does the relief last", "duration") is None
+    back = "how soon can i get back to my normal routine after the block"
+    assert store.uncovered_subject(back, "recovery") is None
+
+
+def test_the_medicine_of_rfa_is_answered_with_what_the_articles_say(store, settings) -> None:
+    first = ask(store, settings, "ask_medication", "what medicine is in the block", ["mbb"])
+    follow = responder.answer_question(
+        store,
+        settings,
+        "ask_follow_up",
+        "and the ablation?",
+        [procedure_entity("rfa")],
+        "mbb",
+        last_topic=first.topic,
+    )
+    assert follow.fact_ids == ("rfa_medication",)
+    assert "heat" in follow.text and "don't cover" not in follow.text
+
+
+def test_which_has_more_of_something_still_cannot_compare(store, settings) -> None:
+    reply = ask(
+        store,
+        settings,
+        "ask_side_effects",
+        "which has more risks, rfa or the block",
+        ["rfa", "mbb"],
+    )
+    assert "don't cover this for radiofrequency ablation, so I can't compare" in reply.text
+
+
+def test_facts_relating_two_procedures_are_not_the_same_for_both(store, settings) -> None:
+    reply = ask(
+        store, settings, "ask_next_steps", "rfa versus the block, what comes next", ["rfa", "mbb"]
+    )
+    assert "The same for both" not in reply.text
+    shared = ask(
+        store,
+        settings,
+        "ask_imaging",
+        "do the injection and the block both use x-ray",
+        ["fji", "mbb"],
+    )
+    assert shared.text.startswith("The same for both FJI and MBB")

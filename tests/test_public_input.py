@@ -121,6 +121,8 @@ FOREIGN = [
     "tut die Spritze weh",
     "a injeção dói?",
     "quanto tempo dura o alívio",
+    "preciso fazer repouso depois do procedimento?",
+    "puede mi esposo manejar despues del procedimiento",
     "quanto dura l'effetto dell'iniezione",
     "注射会疼吗",
     "これは痛いですか",

@@ -51,3 +51,18 @@ def test_a_short_question_that_stands_alone_is_read_alone() -> None:
         "What are facet joints anyway?"
     )
     assert question_of(text, 12, 6) == "What are facet joints anyway?"
+
+
+def test_a_question_typed_without_its_mark_after_a_quoted_doubt_is_the_focus() -> None:
+    text = (
+        "The block helped for an afternoon and then my back ached again, my brother says "
+        "that means it failed?? how long is a medial branch block meant to help"
+    )
+    assert question_of(text, 20, 6) == "how long is a medial branch block meant to help"
+    closing = (
+        "My pain doctor wants to do the nerve test first and maybe burn the nerves later. "
+        "What is the point of the block if it does not fix anything? Thanks so much, sorry."
+    )
+    assert question_of(closing, 25, 3) == (
+        "What is the point of the block if it does not fix anything?"
+    )

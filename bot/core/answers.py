@@ -132,7 +132,10 @@ def _side_by_side(store: FactStore, facts: Sequence[Fact]) -> str:
 
 def _shared(store: FactStore, facts: Sequence[Fact], scope: Sequence[str]) -> str:
     """'The same for both FJI and MBB: ' when facts about each compared procedure answer a
-    comparison ("side effects of FJI vs MBB, same or different?"), else ''."""
+    comparison ("side effects of FJI vs MBB, same or different?"), else '' (also when the
+    topic's facts say how the procedures relate: "the block comes before RFA")."""
+    if any(store.topics[fact.topic].relates_procedures for fact in facts):
+        return ""
     covered = [p for p in scope if all(fact.is_about(p) for fact in facts)]
     if len(covered) < 2:
         return ""
@@ -186,6 +189,7 @@ def answer_topic(
     compare: bool = False,
     named: Sequence[str] = (),
     chosen: Optional[Collection[str]] = None,
+    selecting: bool = False,
 ) -> Reply:
     """Answer a topic, for one procedure or side by side.
 
@@ -193,7 +197,9 @@ def answer_topic(
     `compare` asks for several procedures even so ("which lasts longer?"): those `named`
     when two or more are, else the store's usual comparison (and `procedure`). `chosen`
     are the fact ids the answer planner matched to the question; the others of the topic
-    are left out, so a question about one detail gets that detail.
+    are left out, so a question about one detail gets that detail. `selecting` marks a
+    comparison asking which procedure has something ("which one comes before RFA?"):
+    when only some of those named have facts, the answer says it is about those only.
     """
     topic: Topic = store.topics[topic_id]
     facts = store.facts_for(topic_id)
@@ -229,7 +235,14 @@ def answer_topic(
             paragraphs.append(_shared(store, used, scope) + _join(used))
         general = any(GENERAL in fact.procedures for fact in facts)
         missing = [] if general else [store.procedures[p].name for p in named if p not in known]
-        if missing:
+        spoken = [store.procedures[p].name for p in named if p in known]
+        if missing and selecting and spoken:
+            # "Which one comes before RFA, the injection or the block?": the one they name.
+            paragraphs.append(
+                f"The articles talk about this only for the {spoken_list(spoken)}. They say"
+                f" nothing about it for the {spoken_list(missing)}."
+            )
+        elif missing:
             # "Does the ablation hurt more than the block?": say what the articles leave out.
             paragraphs.append(
                 f"The articles I answer from don't cover this for {spoken_list(missing)}, so"

@@ -81,6 +81,9 @@ class Topic:
     # is answered with RFA): it becomes the procedure under discussion, so "how does
     # that one work?" is about it.
     leads_to: Optional[str] = None
+    # Its facts about several procedures say how they relate (one leads to the other,
+    # how to choose), so such a fact is never "the same for both".
+    relates_procedures: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,22 @@ class UncoveredSubject:
 
 
 @dataclass(frozen=True)
+class Sameness:
+    """ "Is that the same as X?": on one of `from_topics`, a question with one of `cues`
+    comparing two procedures asks how they differ, so it gets `topic`."""
+
+    cues: Tuple[str, ...]
+    from_topics: Tuple[str, ...]
+    topic: str
+
+
+def has_phrase(text: str, phrases: Sequence[str]) -> bool:
+    """True when `text` holds one of `phrases` as whole words ("same as", "vs"), any case."""
+    lowered = text.lower()
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", lowered) for p in phrases)
+
+
+@dataclass(frozen=True)
 class FactStore:
     """The validated contents of the fact store file."""
 
@@ -138,6 +157,11 @@ class FactStore:
     usual_comparison: Tuple[str, ...] = field(default=())
     # Patterns that make a question about the patient's own case.
     personal_cues: Tuple[re.Pattern[str], ...] = field(default=())
+    # A comparison of every procedure ("which of the three uses heat?").
+    all_procedures_cues: Tuple[str, ...] = field(default=())
+    selection_cues: Tuple[str, ...] = field(default=())
+    degree_cues: Tuple[str, ...] = field(default=())
+    sameness: Optional[Sameness] = None
 
     # -- lookups ---------------------------------------------------------
     def facts_for(self, topic: str) -> List[Fact]:
@@ -225,9 +249,25 @@ class FactStore:
         return bool(spans) or any(word in self.follow_up_pointers for word in words)
 
     def is_comparison(self, text: str) -> bool:
-        """True when a message asks to compare procedures ("which lasts longer?")."""
-        words = set(re.findall(r"[a-z]+", text.lower()))
-        return any(cue in words for cue in self.comparison_cues)
+        """True when a message asks to compare procedures ("which lasts longer?", "is it
+        the same as the block?", "which of the three...?")."""
+        return has_phrase(text, self.comparison_cues) or self.asks_all_procedures(text)
+
+    def asks_which(self, text: str) -> bool:
+        """True when a comparison asks which procedure has something ("which one comes
+        before RFA?"), not which has more of it ("which has more risks?")."""
+        return has_phrase(text, self.selection_cues) and not has_phrase(text, self.degree_cues)
+
+    def asks_all_procedures(self, text: str) -> bool:
+        """True when a comparison is about every procedure, not the usual pair."""
+        return has_phrase(text, self.all_procedures_cues)
+
+    def sameness_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
+        """The topic a "same as X?" question on `topic_id` really asks, else None."""
+        rule = self.sameness
+        if rule is None or topic_id not in rule.from_topics or not has_phrase(text, rule.cues):
+            return None
+        return rule.topic
 
 
 # -- loading and validation ------------------------------------------------
@@ -253,6 +293,13 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(name, "must be non-empty text")
         return " ".join(value.split())
+
+    def flag(self, name: str) -> bool:
+        """An optional true/false field (false when absent)."""
+        value = self.raw.get(name, False)
+        if not isinstance(value, bool):
+            raise self.fail(name, "must be true or false")
+        return value
 
     def text_list(self, name: str, required: bool = True) -> Tuple[str, ...]:
         value = self.raw.get(name)
@@ -335,6 +382,7 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
             follow_ups=reader.text_list("follow_ups", required=False),
             limits=reader.text("limits", required=False),
             leads_to=reader.text("leads_to", required=False),
+            relates_procedures=reader.flag("relates_procedures"),
         )
     for topic in topics.values():
         for follow_up in topic.follow_ups:
@@ -438,6 +486,21 @@ def _parse_usual_comparison(top: _Reader, procedures: Mapping[str, Procedure]) -
     return usual
 
 
+def _parse_sameness(path: Path, raw: Any, topics: Mapping[str, Topic]) -> Optional[Sameness]:
+    if raw is None:
+        return None
+    reader = _Reader(path, "sameness", raw)
+    rule = Sameness(
+        cues=reader.text_list("cues"),
+        from_topics=reader.text_list("from_topics"),
+        topic=reader.text("topic"),
+    )
+    for topic in (*rule.from_topics, rule.topic):
+        if topic not in topics:
+            raise reader.fail("topic", f"'{topic}' is not a known topic")
+    return rule
+
+
 def parse_fact_store(path: Path, document: Any) -> FactStore:
     """Validate a parsed YAML document and build the store from it."""
     top = _Reader(path, "top level", document)
@@ -486,6 +549,10 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         follow_up_pointers=frozenset(top.text_list("follow_up_pointers", required=False)),
         usual_comparison=_parse_usual_comparison(top, procedures),
         personal_cues=_compile_patterns(top, "personal_cues"),
+        all_procedures_cues=top.text_list("all_procedures_cues", required=False),
+        selection_cues=top.text_list("selection_cues", required=False),
+        degree_cues=top.text_list("degree_cues", required=False),
+        sameness=_parse_sameness(path, top.raw.get("sameness"), topics),
     )
 
 

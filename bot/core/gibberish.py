@@ -11,18 +11,29 @@ procedure names and abbreviations, which are added from the fact store.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import re
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
-from typing import FrozenSet, Iterable
+from typing import FrozenSet, Iterable, Iterator
 
 # A message is mash when at least this share of its words (3+ letters) is unknown...
 UNKNOWN_SHARE = 0.75
 # ...and it has at least this many such words (one odd word is a typo or a name).
 MIN_WORDS = 2
 _WORD = re.compile(r"[a-z]{3,}")
+# Chat words the lemma tables lack; with the tables' words and spaCy's stop words they
+# make a greeting like "heyy whats up" English, not mash.
+CHAT_WORDS = frozenset(
+    "hey hiya howdy yo whats wassup thx plz pls idk lol gonna wanna gotta kinda sorta ya"
+    " yeah yep nope omg btw tbh rn bye byee cya ttyl".split()
+)
+# Stretched letters ("hellloo", "heyyy") are tried at one and two letters per run; a word
+# with more runs than this is left as typed.
+MAX_RUNS = 4
+_RUN = re.compile(r"(.)\1+")
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +50,24 @@ def english_words() -> FrozenSet[str]:
     with gzip.open(data / "en_lemma_index.json.gz", "rt", encoding="utf-8") as stream:
         for entries in json.load(stream).values():
             words.update(word.lower() for word in entries)
-    return frozenset(words)
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(words) | frozenset(STOP_WORDS) | CHAT_WORDS
+
+
+def _unstretched(word: str) -> Iterator[str]:
+    """`word`, then each spelling with its repeated letters at one or two ("hellloo" ->
+    ..., "hello")."""
+    yield word
+    runs = list(_RUN.finditer(word))
+    if not runs or len(runs) > MAX_RUNS or len(set(word)) < 2:
+        return
+    for lengths in itertools.product((1, 2), repeat=len(runs)):
+        parts, end = [], 0
+        for run, length in zip(runs, lengths):
+            parts.append(word[end : run.start()] + run.group(1) * length)
+            end = run.end()
+        yield "".join(parts) + word[end:]
 
 
 def is_gibberish(text: str, known: Iterable[str] = ()) -> bool:
@@ -51,7 +79,9 @@ def is_gibberish(text: str, known: Iterable[str] = ()) -> bool:
     words = _WORD.findall(text.lower())
     if len(words) < MIN_WORDS:
         return False
-    unknown = [word for word in words if word not in lexicon and word not in extra]
+    unknown = [
+        word for word in words if not any(w in lexicon or w in extra for w in _unstretched(word))
+    ]
     return len(unknown) / len(words) >= UNKNOWN_SHARE
 
 

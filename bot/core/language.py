@@ -67,7 +67,8 @@ FUNCTION_WORDS: Dict[str, FrozenSet[str]] = {
         " mí tengo tiene cuánto cuanto cuánta cuanta cómo como cuál cual cuándo cuando"
         " dónde donde duele dolor espalda inyección inyeccion puedo hay está esta estoy"
         " después despues muy pero porque hola gracias usted sí nervio nervios bloqueo"
-        " sobre también tambien ya y o al va"
+        " sobre también tambien ya y o al va puede pueden necesito procedimiento"
+        " semanas"
     ),
     "French": _words(
         "le la les un une des du de que qui quoi est et je j'ai ai tu il elle nous vous"
@@ -85,7 +86,8 @@ FUNCTION_WORDS: Dict[str, FrozenSet[str]] = {
         "o os um uma de dos das que é e em no na nos nas por para com não nao"
         " minha meu quanto quanta como qual quando onde dói doi dor costas injeção"
         " injecao tempo depois muito mas porque olá ola obrigado obrigada você voce"
-        " eu tenho isso isto está esta sim"
+        " eu tenho isso isto está esta sim posso pode podem preciso fazer banho"
+        " procedimento semanas"
     ),
     "Italian": _words(
         "il lo la gli le un una di del della che è e per con mi fa quanto quanta come"

@@ -84,6 +84,18 @@ def safety_net(red_flag: Optional[Mapping[str, Any]]) -> str:
     return rules.safety_net_for(rules.kinds(red_flag.get("mentioned") or ()))
 
 
+def _compared_procedures(
+    store: FactStore, question: str, named: Sequence[str], current: Optional[str]
+) -> list:
+    """The procedures a comparison is about: all of them for "which of the three?"; the
+    one under discussion and the one named for "is it better than RFA?"; else those named."""
+    if store.asks_all_procedures(question):
+        return list(store.procedures)
+    if len(named) == 1 and current in store.procedures and current != named[0]:
+        return [current, named[0]]
+    return list(named)
+
+
 def answer_question(
     store: FactStore,
     settings: ClinicSettings,
@@ -142,9 +154,16 @@ def answer_question(
         return answers.answer_uncovered(store, settings, subject)
     in_story = store.uncovered_subject(text, topic_id) if question else None
 
+    asked = question or text
     compare = len(named) > 1 or (
-        intent not in (FOLLOW_UP_INTENT, ELABORATE_INTENT) and store.is_comparison(question or text)
+        intent not in (FOLLOW_UP_INTENT, ELABORATE_INTENT) and store.is_comparison(asked)
     )
+    if compare:
+        named = _compared_procedures(store, asked, named, current_procedure)
+        better_topic = store.sameness_topic(asked, topic.id) if len(named) > 1 else None
+        if better_topic is not None:
+            # "Is that the same as a facet injection?" after "what is an MBB?".
+            topic, chosen = store.topics[better_topic], None
     if named and not compare:
         procedure: Optional[str] = named[0]
     elif current_procedure in store.procedures:
@@ -152,7 +171,13 @@ def answer_question(
     else:
         procedure = None
     reply = answers.answer_topic(
-        store, topic.id, procedure, compare=compare, named=named, chosen=chosen
+        store,
+        topic.id,
+        procedure,
+        compare=compare,
+        named=named,
+        chosen=chosen,
+        selecting=compare and store.asks_which(asked),
     )
     notes = [assumed_names_note(entities, text, store)]
     if store.is_personal(text):

@@ -5,7 +5,8 @@ days ... How long is the recovery from a medial branch block?". Read whole, the 
 words outweigh the question's ("miss a lot of days" pulls towards how long relief
 lasts). Read alone, the last question is classified as well as any short one.
 
-The span is the last sentence that ends with "?" (else the last sentence); when that
+The span is the last sentence that ends with "?", or a later one that starts like a
+question without its "?" (else the last sentence); when that
 sentence is short and points back ("Is that normal?"), the sentence before it is kept
 too, since it says what "that" is. Pure Python; the Rasa component that
 applies it is `bot.nlu.components.QuestionFocus`.
@@ -19,6 +20,13 @@ from typing import List, Optional, Tuple
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 # Words that point back to an earlier sentence ("Is that normal?", "Will it hurt?").
 _POINTS_BACK = re.compile(r"\b(?:that|this|it|its|it's|those|these|they|them|so|there)\b", re.I)
+# A sentence that asks, with or without its "?": "... didn't work?? what is the block for".
+_ASKS = re.compile(
+    r"^(?:(?:so|and|but|ok|okay|anyway|also|well|then|now)[, ]+)*"
+    r"(?:what|what's|whats|how|why|when|where|which|who|is|are|can|could|does|do|did|will"
+    r"|would|should)\b",
+    re.I,
+)
 # A sentence needs this many words to count as one (not "Ok." or "Thanks!").
 MIN_SENTENCE_WORDS = 3
 
@@ -50,6 +58,10 @@ def question_span(text: str, min_words: int, standalone_words: int) -> Optional[
         return None
     questions = [i for i, (start, end) in enumerate(sentences) if text[end - 1] == "?"]
     last = questions[-1] if questions else len(sentences) - 1
+    # A question typed without its "?" after the last one that has it is the question.
+    for later in range(last + 1, len(sentences)):
+        if _ASKS.match(text[sentences[later][0] : sentences[later][1]]):
+            last = later
     start, end = sentences[last]
     question = text[start:end]
     if len(question.split()) < standalone_words and _POINTS_BACK.search(question) and last > 0:

@@ -64,7 +64,7 @@ def _unstretched(word: str) -> Iterator[str]:
         return
     for lengths in itertools.product((1, 2), repeat=len(runs)):
         parts, end = [], 0
-        for run, length in zip(runs, lengths):
+        for run, length in zip(runs, lengths, strict=True):
             parts.append(word[end : run.start()] + run.group(1) * length)
             end = run.end()
         yield "".join(parts) + word[end:]

@@ -25,7 +25,7 @@ from bot.core.paths import ENCODER_DIR
 DIMENSIONS = 384
 MAX_TOKENS = 128
 BATCH_SIZE = 64
-CACHE_SIZE = 4096
+CACHE_SIZE = 8192
 
 
 class EncoderMissingError(RuntimeError):

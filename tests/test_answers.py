@@ -350,6 +350,27 @@ def test_exact_figures_and_scheduling_are_not_covered(store) -> None:
     assert store.uncovered_subject("how long does the relief last", "duration") is None
     back = "how soon can i get back to my normal routine after the block"
     assert store.uncovered_subject(back, "recovery") is None
+    after = "how soon after the block could they go ahead with rfa"
+    assert store.uncovered_subject(after, "next_steps").id == "scheduling"
+    assert store.uncovered_subject("the scheduler called about my injection", "imaging") is None
+    regrow = store.uncovered_subject("do the nerves grow back years after an ablation", "duration")
+    assert regrow is not None and regrow.id == "long_term_effects"
+
+
+def test_a_follow_up_asking_if_it_is_the_same_as_another_gets_the_difference(
+    store, settings
+) -> None:
+    first = ask(store, settings, "ask_what_is", "what is a medial branch block", ["mbb"])
+    follow = responder.answer_question(
+        store,
+        settings,
+        "ask_follow_up",
+        "is it the same as the joint injection?",
+        [procedure_entity("fji")],
+        first.procedure,
+        last_topic=first.topic,
+    )
+    assert follow.topic == "difference" and set(follow.compared) >= {"fji", "mbb"}
 
 
 def test_the_medicine_of_rfa_is_answered_with_what_the_articles_say(store, settings) -> None:

@@ -27,7 +27,7 @@ _WORD = re.compile(r"[a-z]{3,}")
 # Chat words the lemma tables lack; with the tables' words and spaCy's stop words they
 # make a greeting like "heyy whats up" English, not mash.
 CHAT_WORDS = frozenset(
-    "hey hiya howdy yo whats wassup thx plz pls idk lol gonna wanna gotta kinda sorta ya"
+    "hi hey hiya howdy yo whats wassup thx plz pls idk lol gonna wanna gotta kinda sorta ya"
     " yeah yep nope omg btw tbh rn bye byee cya ttyl".split()
 )
 # Stretched letters ("hellloo", "heyyy") are tried at one and two letters per run; a word
@@ -55,6 +55,13 @@ def english_words() -> FrozenSet[str]:
     return frozenset(words) | frozenset(STOP_WORDS) | CHAT_WORDS
 
 
+def _stretched_word(spelling: str) -> bool:
+    """True when an unstretched spelling is a word: of the lexicon when 3+ letters long
+    (two-letter entries such as "jk" or "lp" would excuse mash like "jjjkk lllp"), or a
+    chat word ("hiii" -> "hi")."""
+    return spelling in CHAT_WORDS or (len(spelling) >= 3 and spelling in english_words())
+
+
 def _unstretched(word: str) -> Iterator[str]:
     """`word`, then each spelling with its repeated letters at one or two ("hellloo" ->
     ..., "hello")."""
@@ -80,7 +87,9 @@ def is_gibberish(text: str, known: Iterable[str] = ()) -> bool:
     if len(words) < MIN_WORDS:
         return False
     unknown = [
-        word for word in words if not any(w in lexicon or w in extra for w in _unstretched(word))
+        word
+        for word in words
+        if not (word in lexicon or word in extra or any(map(_stretched_word, _unstretched(word))))
     ]
     return len(unknown) / len(words) >= UNKNOWN_SHARE
 

@@ -155,9 +155,9 @@ def answer_question(
     in_story = store.uncovered_subject(text, topic_id) if question else None
 
     asked = question or text
-    compare = len(named) > 1 or (
-        intent not in (FOLLOW_UP_INTENT, ELABORATE_INTENT) and store.is_comparison(asked)
-    )
+    # A follow-up compares too when it names the other procedure ("is that the same as
+    # a facet injection?" after "what is an MBB?").
+    compare = len(named) > 1 or (intent != ELABORATE_INTENT and store.is_comparison(asked))
     if compare:
         named = _compared_procedures(store, asked, named, current_procedure)
         better_topic = store.sameness_topic(asked, topic.id) if len(named) > 1 else None

@@ -412,3 +412,12 @@ def test_facts_relating_two_procedures_are_not_the_same_for_both(store, settings
         ["fji", "mbb"],
     )
     assert shared.text.startswith("The same for both FJI and MBB")
+
+
+def test_a_compared_fact_brings_the_fact_it_needs(store) -> None:
+    # "if both of them work, what then?": a comparison of the usual pair (FJI, MBB), where
+    # the fact naming RFA is about MBB and RFA.
+    reply = answers.answer_topic(
+        store, "next_steps", "mbb", compare=True, chosen={"mbb_stepping_stone"}
+    )
+    assert "mbb_stepping_stone" in reply.fact_ids and "next_rfa_option" in reply.fact_ids

@@ -179,6 +179,11 @@ def _compared(
             if fact.is_about(procedure) and set(fact.procedures) - {GENERAL} <= set(scope)
         ]
         used.extend(fact for fact in _pick(in_scope, chosen) if fact not in used)
+    # A fact that needs another ("a step on the way to a treatment that lasts longer"
+    # needs the one naming RFA) brings it even when that one is about a procedure
+    # outside the comparison.
+    needed = [store.fact(n) for fact in used for n in fact.needs]
+    used.extend(fact for fact in dict.fromkeys(needed) if fact not in used)
     return used or _pick(facts, chosen)
 
 

@@ -52,6 +52,25 @@ def test_a_specific_the_articles_lack_is_not_covered(planner, encoder) -> None:
     assert result.intent == "ask_uncovered" and result.reason == "not covered"
 
 
+def test_a_plain_topic_question_the_classifier_doubted_is_covered_after_all(
+    planner, encoder
+) -> None:
+    ranking = [
+        {"name": "ask_uncovered", "confidence": 0.55},
+        {"name": "ask_imaging", "confidence": 0.3},
+    ]
+    text = "do they use x-ray to guide the needle"
+    vector, neutral = encoder.encode([text, planner.facts.neutral(text)])
+    result = planner.plan(vector, ranking, neutral, text)
+    assert result.intent == "ask_imaging" and result.reason == "covered after all"
+    # Not when DIET's runner-up is another topic, nor when a not-covered subject is named.
+    other = [ranking[0], {"name": "ask_pain", "confidence": 0.3}]
+    assert planner.plan(vector, other, neutral, text).intent == "ask_uncovered"
+    sedated = "do they use x-ray to guide the needle while i am sedated"
+    vector, neutral = encoder.encode([sedated, planner.facts.neutral(sedated)])
+    assert planner.plan(vector, ranking, neutral, sedated).intent == "ask_uncovered"
+
+
 def test_a_close_fact_of_another_topic_moves_the_question(planner, encoder) -> None:
     ranking = [{"name": "ask_what_is", "confidence": 0.6}]
     result = plan(planner, encoder, "Is a medial branch block an outpatient procedure?", ranking)

@@ -324,7 +324,7 @@ class AnswerPlannerComponent(GraphComponent):
                 vector if neutral_text == asked else shared_encoder().encode([neutral_text])[0]
             )
             ranking = message.get(INTENT_RANKING_KEY) or []
-            plan = planner.plan(vector, ranking, neutral)
+            plan = planner.plan(vector, ranking, neutral, asked)
             _force_intent(message, plan.intent, confidence=plan.confidence)
             message.set(PLAN_KEY, plan.summary(), add_to_output=True)
         return messages

@@ -59,6 +59,11 @@ class PlannerSettings:
     # facts within `fact_margin` of it are answered.
     specific_fact: float = 0.7
     fact_margin: float = 0.08
+    # Covered after all: DIET says not covered, but a fact is this similar, DIET's
+    # runner-up is that fact's topic with at least this confidence, and no not-covered
+    # subject is named ("is the facet injection done under x-ray?" is about imaging).
+    covered_similarity: float = 0.78
+    covered_runner_up: float = 0.15
 
     @classmethod
     def from_config(cls, config: Mapping) -> PlannerSettings:
@@ -176,8 +181,10 @@ class AnswerPlanner:
         vector: np.ndarray,
         ranking: Sequence[Mapping],
         neutral_vector: np.ndarray,
+        question: str = "",
     ) -> Plan:
-        """`vector` is the question's meaning; `neutral_vector` the same with names set aside."""
+        """`vector` is the question's meaning; `neutral_vector` the same with names set
+        aside; `question` its text, for the fact store's not-covered subjects."""
         settings = self.settings
         store = self.facts.store
         votes = self.examples.vote(vector, settings.neighbours)
@@ -190,6 +197,10 @@ class AnswerPlanner:
                 in_topic = [(f, score) for f, score in scored if f.topic == topic.id]
                 return self._facts_plan(topic.intent, confidence, in_topic, best_any, "fact match")
             return Plan(FALLBACK_INTENT, confidence)
+        if intent == UNCOVERED_INTENT:
+            covered = self._covered_after_all(ranking, scored, question, confidence)
+            if covered is not None:
+                return covered
         topic = store.topic_for_intent(intent)
         if topic is None:
             return Plan(intent, confidence)
@@ -211,6 +222,35 @@ class AnswerPlanner:
         ):
             return Plan(UNCOVERED_INTENT, confidence, (), "not covered", best_in_topic)
         return self._facts_plan(intent, confidence, in_topic, best_in_topic, "facts")
+
+    def _covered_after_all(
+        self,
+        ranking: Sequence[Mapping],
+        scored: Sequence[Tuple[Fact, float]],
+        question: str,
+        confidence: float,
+    ) -> Optional[Plan]:
+        """A topic plan for a question DIET put among the not-covered ones, when a fact
+        answers it closely and DIET's own runner-up is that fact's topic; else None."""
+        settings = self.settings
+        store = self.facts.store
+        best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))
+        if best_fact is None or best_any < settings.covered_similarity:
+            return None
+        topic = store.topics[best_fact.topic]
+        others = [
+            item for item in ranking if item.get("name") not in (UNCOVERED_INTENT, FALLBACK_INTENT)
+        ]
+        if (
+            not topic.intent
+            or not others
+            or others[0].get("name") != topic.intent
+            or float(others[0].get("confidence") or 0.0) < settings.covered_runner_up
+            or store.uncovered_subject(question, topic.id) is not None
+        ):
+            return None
+        in_topic = [(fact, score) for fact, score in scored if fact.topic == topic.id]
+        return self._facts_plan(topic.intent, confidence, in_topic, best_any, "covered after all")
 
     def _facts_plan(
         self,

@@ -14,6 +14,7 @@ from actions.context import (
     latest_question,
     latest_red_flag,
     latest_text,
+    procedure_before_message,
     send,
 )
 from bot.core import answers, responder
@@ -34,7 +35,7 @@ class ActionAnswerQuestion(Action):
             intent=latest_intent(tracker),
             text=latest_text(tracker),
             entities=tracker.latest_message.get("entities") or [],
-            current_procedure=tracker.get_slot("procedure"),
+            current_procedure=procedure_before_message(tracker),
             red_flag=latest_red_flag(tracker),
             plan=tracker.latest_message.get("answer_plan"),
             last_topic=tracker.get_slot("topic"),

@@ -57,6 +57,27 @@ def send(
     return events
 
 
+def procedure_before_message(tracker: Tracker) -> Optional[str]:
+    """The procedure under discussion before the latest message.
+
+    The `procedure` slot is also filled from the message's own entity (domain.yml), so
+    read as it is, "is it the same as a facet injection?" after "what is an MBB?" would
+    compare the injection with itself. The value is the last `procedure` slot event
+    before the latest user message; the slot as it is when the history holds none (a
+    conversation's first message, or a tracker built without its events).
+    """
+    events = list(tracker.events or [])
+    users = [index for index, event in enumerate(events) if event.get("event") == "user"]
+    if users:
+        for event in reversed(events[: users[-1]]):
+            kind = event.get("event")
+            if kind in ("session_started", "restart"):
+                return None
+            if kind == "slot" and event.get("name") == "procedure":
+                return event.get("value")
+    return tracker.get_slot("procedure")
+
+
 def latest_text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 

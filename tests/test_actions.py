@@ -236,3 +236,26 @@ async def test_a_side_by_side_answer_remembers_what_it_compared(domain) -> None:
     )
     _, events = await run(act.ActionAnswerQuestion(), single, domain)
     assert SlotSet("compared", None) in events
+
+
+async def test_a_comparison_with_the_procedure_discussed_before_this_message(domain) -> None:
+    # The slot already holds this message's own entity (from_entity mapping); the
+    # procedure discussed before it comes from the history.
+    tracker = make_tracker(
+        "is it the same as a facet injection?",
+        "ask_follow_up",
+        entities=[procedure_entity("fji")],
+        slots={"procedure": "fji", "topic": "what_is"},
+    )
+    tracker.events = [
+        {"event": "session_started"},
+        {"event": "user", "text": "what is an mbb"},
+        {"event": "slot", "name": "procedure", "value": "mbb"},
+        {"event": "bot", "text": "..."},
+        {"event": "slot", "name": "topic", "value": "what_is"},
+        *tracker.events,
+        {"event": "slot", "name": "procedure", "value": "fji"},
+    ]
+    message, events = await run(act.ActionAnswerQuestion(), tracker, domain)
+    assert SlotSet("topic", "difference") in events
+    assert message["text"].startswith("No, they are not the same")

@@ -421,3 +421,22 @@ def test_a_compared_fact_brings_the_fact_it_needs(store) -> None:
         store, "next_steps", "mbb", compare=True, chosen={"mbb_stepping_stone"}
     )
     assert "mbb_stepping_stone" in reply.fact_ids and "next_rfa_option" in reply.fact_ids
+
+
+def test_after_a_side_by_side_answer_that_one_means_the_procedures_compared(
+    store, settings
+) -> None:
+    first = ask(store, settings, "ask_purpose", "which procedure is mainly a test?")
+    assert set(first.compared) == {"fji", "mbb"} and first.procedure is None
+    follow = responder.answer_question(
+        store,
+        settings,
+        "ask_duration",
+        "how long does that one last?",
+        [],
+        None,
+        last_topic=first.topic,
+        last_compared=first.compared,
+    )
+    assert set(follow.compared) == {"fji", "mbb"}
+    assert "rfa_duration" not in follow.fact_ids

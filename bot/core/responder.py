@@ -158,6 +158,11 @@ def answer_question(
     # A follow-up compares too when it names the other procedure ("is that the same as
     # a facet injection?" after "what is an MBB?").
     compare = len(named) > 1 or (intent != ELABORATE_INTENT and store.is_comparison(asked))
+    compared_before = [p for p in last_compared if p in store.procedures]
+    if not named and not compare and current_procedure is None and len(compared_before) > 1:
+        # "How long does that one last?" after a side-by-side answer with no procedure
+        # singled out: the procedures just compared, not every procedure of the topic.
+        named, compare = compared_before, True
     if compare:
         named = _compared_procedures(store, asked, named, current_procedure)
         better_topic = store.sameness_topic(asked, topic.id) if len(named) > 1 else None

@@ -440,3 +440,8 @@ def test_after_a_side_by_side_answer_that_one_means_the_procedures_compared(
     )
     assert set(follow.compared) == {"fji", "mbb"}
     assert "rfa_duration" not in follow.fact_ids
+
+
+def test_a_comparison_naming_one_procedure_outside_the_usual_pair_includes_it(store) -> None:
+    reply = answers.answer_topic(store, "duration", None, compare=True, named=["rfa"])
+    assert {"rfa", "fji", "mbb"} <= set(reply.compared)

@@ -231,8 +231,9 @@ def answer_topic(
             paragraphs.append(f"Please ask your care team how this applies to {name}.")
     elif compare and known:
         scope = list(named) if len(named) > 1 else list(store.usual_comparison)
-        if procedure and procedure not in scope:
-            scope.append(procedure)
+        # A procedure named or under discussion is always among those compared ("is the
+        # burning one longer lasting?" brings RFA into the usual pair).
+        scope.extend(p for p in dict.fromkeys([*named, procedure]) if p and p not in scope)
         used = _compared(store, facts, scope, named, chosen)
         if _varies_by_procedure(used):
             paragraphs.append(_side_by_side(store, used))

@@ -23,6 +23,8 @@ INPUTS = (
     "data/rules.yml",
     "data/stories.yml",
     "bot/nlu/components.py",
+    "bot/nlu/focus.py",
+    "bot/nlu/planner.py",
 )
 # Everything the model's order-only prerequisites (venv, spaCy pipeline, encoder) look at,
 # oldest first, so that only the training rule can be out of date.

@@ -13,6 +13,14 @@ def ask(store, settings, intent, text, procedures=(), current=None):
     return responder.answer_question(store, settings, intent, text, entities, current)
 
 
+def follow_up(store, settings, first, text, procedures=(), current=None):
+    """`ask_follow_up` after the reply `first`, for the procedure under discussion."""
+    entities = [procedure_entity(p) for p in procedures]
+    return responder.answer_question(
+        store, settings, "ask_follow_up", text, entities, current, last_topic=first.topic
+    )
+
+
 @pytest.mark.parametrize("topic_id", ["duration", "medication", "purpose", "what_is"])
 def test_every_answer_cites_and_offers_follow_ups(store, topic_id) -> None:
     reply = answers.answer_topic(store, topic_id)
@@ -47,15 +55,7 @@ def test_follow_up_uses_the_procedure_under_discussion(store, settings) -> None:
 def test_a_follow_up_to_a_not_covered_answer_is_not_covered_either(store, settings) -> None:
     first = ask(store, settings, "ask_uncovered", "how much does an rfa cost", ["rfa"])
     assert "don't cover the cost or price" in first.text and first.topic
-    follow = responder.answer_question(
-        store,
-        settings,
-        "ask_follow_up",
-        "and for the block?",
-        [procedure_entity("mbb")],
-        "rfa",
-        last_topic=first.topic,
-    )
+    follow = follow_up(store, settings, first, "and for the block?", ["mbb"], "rfa")
     assert "don't cover the cost or price" in follow.text
     assert not follow.fact_ids
     # A not-covered question with no known subject is remembered the same way.
@@ -361,29 +361,14 @@ def test_a_follow_up_asking_if_it_is_the_same_as_another_gets_the_difference(
     store, settings
 ) -> None:
     first = ask(store, settings, "ask_what_is", "what is a medial branch block", ["mbb"])
-    follow = responder.answer_question(
-        store,
-        settings,
-        "ask_follow_up",
-        "is it the same as the joint injection?",
-        [procedure_entity("fji")],
-        first.procedure,
-        last_topic=first.topic,
-    )
+    text = "is it the same as the joint injection?"
+    follow = follow_up(store, settings, first, text, ["fji"], first.procedure)
     assert follow.topic == "difference" and set(follow.compared) >= {"fji", "mbb"}
 
 
 def test_the_medicine_of_rfa_is_answered_with_what_the_articles_say(store, settings) -> None:
     first = ask(store, settings, "ask_medication", "what medicine is in the block", ["mbb"])
-    follow = responder.answer_question(
-        store,
-        settings,
-        "ask_follow_up",
-        "and the ablation?",
-        [procedure_entity("rfa")],
-        "mbb",
-        last_topic=first.topic,
-    )
+    follow = follow_up(store, settings, first, "and the ablation?", ["rfa"], "mbb")
     assert follow.fact_ids == ("rfa_medication",)
     assert "heat" in follow.text and "don't cover" not in follow.text
 

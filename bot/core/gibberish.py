@@ -55,17 +55,16 @@ def english_words() -> FrozenSet[str]:
     return frozenset(words) | frozenset(STOP_WORDS) | CHAT_WORDS
 
 
-def _stretched_word(spelling: str) -> bool:
+def _stretched_word(spelling: str, lexicon: FrozenSet[str]) -> bool:
     """True when an unstretched spelling is a word: of the lexicon when 3+ letters long
     (two-letter entries such as "jk" or "lp" would excuse mash like "jjjkk lllp"), or a
     chat word ("hiii" -> "hi")."""
-    return spelling in CHAT_WORDS or (len(spelling) >= 3 and spelling in english_words())
+    return spelling in CHAT_WORDS or (len(spelling) >= 3 and spelling in lexicon)
 
 
 def _unstretched(word: str) -> Iterator[str]:
-    """`word`, then each spelling with its repeated letters at one or two ("hellloo" ->
-    ..., "hello")."""
-    yield word
+    """Each spelling of `word` with its repeated letters at one or two ("hellloo" -> ...,
+    "hello"); none when it has no repeated letter, too many runs or one letter only."""
     runs = list(_RUN.finditer(word))
     if not runs or len(runs) > MAX_RUNS or len(set(word)) < 2:
         return
@@ -89,7 +88,11 @@ def is_gibberish(text: str, known: Iterable[str] = ()) -> bool:
     unknown = [
         word
         for word in words
-        if not (word in lexicon or word in extra or any(map(_stretched_word, _unstretched(word))))
+        if not (
+            word in lexicon
+            or word in extra
+            or any(_stretched_word(spelling, lexicon) for spelling in _unstretched(word))
+        )
     ]
     return len(unknown) / len(words) >= UNKNOWN_SHARE
 

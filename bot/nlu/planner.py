@@ -30,7 +30,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from bot.core.facts import Fact, FactStore
+from bot.core.facts import Fact, FactStore, Topic
 
 UNCOVERED_INTENT = "ask_uncovered"
 FALLBACK_INTENT = "nlu_fallback"
@@ -153,6 +153,11 @@ class FactIndex:
         return [(fact, float(scores[start:end].max())) for fact, start, end in self._rows]
 
 
+def _in_topic(scored: Sequence[Tuple[Fact, float]], topic_id: str) -> List[Tuple[Fact, float]]:
+    """The (fact, similarity) pairs of one topic."""
+    return [(fact, score) for fact, score in scored if fact.topic == topic_id]
+
+
 class AnswerPlanner:
     """Applies the settings to one message's vector and the classifier's ranking."""
 
@@ -190,32 +195,33 @@ class AnswerPlanner:
         votes = self.examples.vote(vector, settings.neighbours)
         intent, confidence = self._combined(ranking, votes, settings.classifier_weight)
         scored = self.facts.similarities(neutral_vector)
+        best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))
+        best_topic = store.topics[best_fact.topic] if best_fact is not None else None
         if confidence < settings.fallback_threshold:
-            best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))
-            topic = store.topics[best_fact.topic] if best_fact is not None else None
-            if topic is not None and topic.intent and best_any >= settings.rescue_similarity:
-                in_topic = [(f, score) for f, score in scored if f.topic == topic.id]
-                return self._facts_plan(topic.intent, confidence, in_topic, best_any, "fact match")
+            if (
+                best_topic is not None
+                and best_topic.intent
+                and best_any >= settings.rescue_similarity
+            ):
+                return self._topic_plan(best_topic, confidence, scored, best_any, "fact match")
             return Plan(FALLBACK_INTENT, confidence)
-        if intent == UNCOVERED_INTENT:
-            covered = self._covered_after_all(ranking, scored, question, confidence)
-            if covered is not None:
-                return covered
+        if intent == UNCOVERED_INTENT and self._covered_after_all(
+            ranking, best_topic, best_any, question
+        ):
+            return self._topic_plan(best_topic, confidence, scored, best_any, "covered after all")
         topic = store.topic_for_intent(intent)
         if topic is None:
             return Plan(intent, confidence)
-        in_topic = [(fact, score) for fact, score in scored if fact.topic == topic.id]
+        in_topic = _in_topic(scored, topic.id)
         best_in_topic = max((score for _, score in in_topic), default=0.0)
-        best_fact, best_any = max(scored, key=lambda pair: pair[1])
-        moved = store.topics[best_fact.topic]
         if (
-            moved.id != topic.id
-            and moved.intent
+            best_topic is not None
+            and best_topic.id != topic.id
+            and best_topic.intent
             and best_any >= settings.retopic_similarity
             and best_any - best_in_topic >= settings.retopic_margin
         ):
-            in_moved = [(f, score) for f, score in scored if f.topic == moved.id]
-            return self._facts_plan(moved.intent, confidence, in_moved, best_any, "fact match")
+            return self._topic_plan(best_topic, confidence, scored, best_any, "fact match")
         if (
             votes.get(UNCOVERED_INTENT, 0.0) >= settings.uncovered_share
             and best_in_topic < settings.fact_match
@@ -226,31 +232,38 @@ class AnswerPlanner:
     def _covered_after_all(
         self,
         ranking: Sequence[Mapping],
-        scored: Sequence[Tuple[Fact, float]],
+        best_topic: Optional[Topic],
+        best_any: float,
         question: str,
-        confidence: float,
-    ) -> Optional[Plan]:
-        """A topic plan for a question DIET put among the not-covered ones, when a fact
-        answers it closely and DIET's own runner-up is that fact's topic; else None."""
+    ) -> bool:
+        """True when a question DIET put among the not-covered ones is answered by the
+        closest fact after all: it matches closely, DIET's own runner-up is that fact's
+        topic, and the question names no subject the articles don't cover."""
         settings = self.settings
-        store = self.facts.store
-        best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))
-        if best_fact is None or best_any < settings.covered_similarity:
-            return None
-        topic = store.topics[best_fact.topic]
+        if best_topic is None or not best_topic.intent or best_any < settings.covered_similarity:
+            return False
         others = [
             item for item in ranking if item.get("name") not in (UNCOVERED_INTENT, FALLBACK_INTENT)
         ]
-        if (
-            not topic.intent
-            or not others
-            or others[0].get("name") != topic.intent
-            or float(others[0].get("confidence") or 0.0) < settings.covered_runner_up
-            or store.uncovered_subject(question, topic.id) is not None
-        ):
-            return None
-        in_topic = [(fact, score) for fact, score in scored if fact.topic == topic.id]
-        return self._facts_plan(topic.intent, confidence, in_topic, best_any, "covered after all")
+        return (
+            bool(others)
+            and others[0].get("name") == best_topic.intent
+            and float(others[0].get("confidence") or 0.0) >= settings.covered_runner_up
+            and self.facts.store.uncovered_subject(question, best_topic.id) is None
+        )
+
+    def _topic_plan(
+        self,
+        topic: Topic,
+        confidence: float,
+        scored: Sequence[Tuple[Fact, float]],
+        best: float,
+        reason: str,
+    ) -> Plan:
+        """The plan for `topic` (one with an intent, not the one DIET predicted), with
+        its matching facts."""
+        intent = topic.intent or FALLBACK_INTENT
+        return self._facts_plan(intent, confidence, _in_topic(scored, topic.id), best, reason)
 
     def _facts_plan(
         self,

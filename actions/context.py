@@ -48,13 +48,19 @@ def send(
         # conversation and seen by the channels, which never show it to the patient.
         outcome=reply.outcome,
     )
-    events = []
+    slots: Dict[str, Any] = {}
     if reply.procedure is not None:
-        events.append(SlotSet("procedure", reply.procedure))
+        slots["procedure"] = reply.procedure
     if reply.topic is not None:
-        events.append(SlotSet("topic", reply.topic))
-        events.append(SlotSet("compared", list(reply.compared) or None))
-    return events
+        slots["topic"] = reply.topic
+        slots["compared"] = list(reply.compared) or None
+    # A slot that already holds its value gets no event: each event is a row the tracker
+    # store writes once and reads back on every later turn of the conversation.
+    return [
+        SlotSet(name, value)
+        for name, value in slots.items()
+        if tracker is None or tracker.get_slot(name) != value
+    ]
 
 
 def procedure_before_message(tracker: Tracker) -> Optional[str]:

@@ -11,6 +11,7 @@ from bot.nlu.planner import (
     ExampleIndex,
     FactIndex,
     PlannerSettings,
+    limit_blas_threads,
 )
 
 EXAMPLES = {
@@ -121,3 +122,13 @@ def test_a_lone_letter_is_too_short_to_classify() -> None:
         assert too_short(text), text
     for text in ("hi", "ok", "2", "rfa?", "a b"):
         assert not too_short(text), text
+
+
+def test_the_planner_runs_numpys_blas_on_one_thread() -> None:
+    """Idle OpenBLAS threads spin between calls and took a core from the action server."""
+    from threadpoolctl import threadpool_info
+
+    limit_blas_threads()
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas, "numpy has no BLAS pool to limit"
+    assert all(pool["num_threads"] == 1 for pool in blas)

@@ -180,3 +180,52 @@ def test_rules_reload_on_change_and_keep_the_last_good_version(tmp_path: Path) -
     safety_file.write_text("advice: [\n")
     assert loader.get() is second  # a broken edit keeps the last good rules
     assert "988 Lifeline" in Detector(second).assess("i want to kill myself").advice
+
+
+def _spans(detector: Detector, text: str) -> list:
+    doc = detector.nlp(safety.detector.normalise(text))
+    return [
+        (span.label_, span.start, span.end, sorted(m.category for m in span._.modifiers))
+        for span in doc.spans.get("medspacy_spans", [])
+    ]
+
+
+def test_the_regex_speedup_finds_exactly_what_medspacy_finds(detector) -> None:
+    """bot/core/safety/regex_speedup.py changes the cost of matching, never its result."""
+    import yaml
+
+    from bot.core.safety import regex_speedup
+    from tests.test_red_flag_suite import SUITE, TUNING
+
+    texts = [
+        case["text"]
+        for path in (SUITE, TUNING)
+        for cases in yaml.safe_load(path.read_text()).values()
+        if isinstance(cases, list)
+        for case in cases
+    ]
+    assert len(texts) > 1000
+    assert regex_speedup.install(), "medspaCy is not the version the speed-up was written for"
+    fast = [_spans(detector, text) for text in texts]
+    regex_speedup.uninstall()
+    try:
+        original = [_spans(detector, text) for text in texts]
+    finally:
+        regex_speedup.install()
+    assert sum(1 for spans in fast if spans) > 900
+    assert fast == original
+    # The detector's quick check skips spaCy only where the matcher finds nothing.
+    quiet = [safety.detector.normalise(text) for text in texts]
+    skipped = [
+        spans for text, spans in zip(quiet, fast, strict=True) if not detector.any_sign.search(text)
+    ]
+    assert skipped and not any(skipped)
+
+
+def test_the_regex_speedup_stays_out_of_other_medspacy_versions(monkeypatch) -> None:
+    import medspacy
+
+    from bot.core.safety import regex_speedup
+
+    monkeypatch.setattr(medspacy, "__version__", "1.4.0")
+    assert regex_speedup.install() is False

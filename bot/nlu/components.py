@@ -39,7 +39,13 @@ from bot.core.gibberish import is_gibberish, too_short
 from bot.core.responder import FOLLOW_UP_INTENT
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.focus import question_span
-from bot.nlu.planner import AnswerPlanner, ExampleIndex, FactIndex, PlannerSettings
+from bot.nlu.planner import (
+    AnswerPlanner,
+    ExampleIndex,
+    FactIndex,
+    PlannerSettings,
+    limit_blas_threads,
+)
 from bot.nlu.spacy_pipeline import PROCEDURE_LABEL
 
 logger = logging.getLogger(__name__)
@@ -235,6 +241,7 @@ class AnswerPlannerComponent(GraphComponent):
         examples: Optional[ExampleIndex] = None,
     ) -> None:
         self.settings = PlannerSettings.from_config(config)
+        limit_blas_threads()
         self._model_storage = model_storage
         self._resource = resource
         self.examples = examples or ExampleIndex(np.zeros((0, 384), dtype=np.float32), [])
@@ -289,7 +296,7 @@ class AnswerPlannerComponent(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         facts = self._fact_index()
         planner = AnswerPlanner(self.examples, facts, self.settings)
-        known_words = list(facts.store.alias_table())
+        known_words = facts.names
         for message in messages:
             text = message.get(TEXT) or ""
             vector = message.get(SENTENCE_VECTOR_KEY)

@@ -36,6 +36,19 @@ UNCOVERED_INTENT = "ask_uncovered"
 FALLBACK_INTENT = "nlu_fallback"
 
 
+def limit_blas_threads() -> None:
+    """Run numpy's BLAS on one thread, process-wide.
+
+    The planner's products are of one vector with a few thousand rows: a second thread
+    gains nothing, and OpenBLAS's idle threads spin (`sched_yield`) between calls. Under
+    load in the Rasa server that spinning burnt most of the second core, which the
+    action server needs (docs/benchmarks.md, "Where a turn's time goes").
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 @dataclass(frozen=True)
 class PlannerSettings:
     """Thresholds, from the component's config (tuned on tests/conversations_tuning.yml)."""
@@ -106,8 +119,11 @@ class ExampleIndex:
         """Similarity-weighted share of each intent among the k nearest examples."""
         if not self.intents:
             return {}
-        similarities = self.vectors @ vector
-        nearest = np.argsort(-similarities)[:k]
+        # A float64 vector would make numpy convert the whole matrix on every call.
+        similarities = self.vectors @ np.asarray(vector, dtype=self.vectors.dtype)
+        k = min(k, len(self.intents))
+        top = np.argpartition(-similarities, k - 1)[:k]
+        nearest = top[np.argsort(-similarities[top], kind="stable")]
         weights: Dict[str, float] = {}
         for index in nearest:
             weight = max(float(similarities[index]), 0.0)
@@ -127,6 +143,8 @@ class FactIndex:
     def __init__(self, store: FactStore, encode) -> None:  # noqa: ANN001 - texts -> array
         self.store = store
         aliases = sorted(store.alias_table(), key=len, reverse=True)
+        # Every procedure name and alias, for the gibberish check's known words.
+        self.names: List[str] = aliases
         self._names = re.compile(
             r"\b(?:(?:a|an|the|my|this|that|your) )?(?:"
             + "|".join(re.escape(alias) for alias in aliases)
@@ -149,7 +167,7 @@ class FactIndex:
 
     def similarities(self, vector: np.ndarray) -> List[Tuple[Fact, float]]:
         """(fact, best similarity of its phrasings) for every fact."""
-        scores = self.vectors @ vector
+        scores = self.vectors @ np.asarray(vector, dtype=self.vectors.dtype)
         return [(fact, float(scores[start:end].max())) for fact, start, end in self._rows]
 
 

@@ -107,6 +107,9 @@ class Detector:
         import spacy
         from medspacy.target_matcher import TargetRule
 
+        from bot.core.safety import regex_speedup
+
+        regex_speedup.install()
         # The concepts are all regular expressions, so the TargetMatcher's token Matcher
         # stays empty and spaCy would warn about it (W036) on every message.
         warnings.filterwarnings("ignore", message=r".*\[W036\]", category=UserWarning)
@@ -139,6 +142,11 @@ class Detector:
         )
         context.add(_context_rules(rules.modifiers))
         self.nlp = nlp
+        # Most messages hold no sign at all: one search with every concept's pattern
+        # (the TargetMatcher's own flag, IGNORECASE) tells so before spaCy runs.
+        self.any_sign = re.compile(
+            "|".join(f"(?:{p})" for c in rules.concepts for p in c.patterns), re.IGNORECASE
+        )
 
     def judge(self, categories: set, sentence: str, around: str, message: str) -> Tuple[str, str]:
         """Status and reason of one finding.
@@ -184,7 +192,10 @@ class Detector:
 
     def assess(self, text: str) -> Assessment:
         """Judge every warning sign in `text`."""
-        doc = self.nlp(normalise(text))
+        text = normalise(text)
+        if not self.any_sign.search(text):
+            return NO_FINDINGS
+        doc = self.nlp(text)
         sentences = [sent.text.lower() for sent in doc.sents]
         starts = [sent.start for sent in doc.sents]
         message = doc.text.lower()

@@ -154,9 +154,13 @@ class ActionDeclineOutOfScope(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         store, settings = fact_store(), clinic_settings()
-        subject = store.uncovered_subject(latest_text(tracker))
+        text = latest_text(tracker)
+        subject = store.uncovered_subject(text)
         entities = tracker.latest_message.get("entities") or []
-        if subject is not None or responder.procedures_named(entities, store):
+        # "How many ibuprofen a day?" names a subject the articles don't cover, but also
+        # one that is not about the procedures at all (`other_subjects`): declined.
+        elsewhere = store.other_subject(text) is not None
+        if responder.procedures_named(entities, store) or (subject is not None and not elsewhere):
             return send(dispatcher, answers.answer_uncovered(store, settings, subject), tracker)
         return send(dispatcher, answers.answer_out_of_scope(store, settings), tracker)
 

@@ -198,6 +198,19 @@ async def test_an_out_of_scope_guess_about_a_procedure_is_not_covered_instead(do
     assert "only answer questions about" not in message["text"]
 
 
+async def test_a_question_about_another_subject_is_declined_even_if_not_covered(domain) -> None:
+    """ "How much ibuprofen a day?" names a not-covered subject (medicines) but asks about
+    none of the procedures (`other_subjects`): declined, not "the articles don't cover"."""
+    tracker = make_tracker("how many ibuprofen can i take in one day max", "out_of_scope")
+    message, _ = await run(act.ActionDeclineOutOfScope(), tracker, domain)
+    assert "only answer questions about" in message["text"]
+    block = make_tracker(
+        "can I take ibuprofen after the block?", "out_of_scope", [procedure_entity("mbb")]
+    )
+    message, _ = await run(act.ActionDeclineOutOfScope(), block, domain)
+    assert "don't cover" in message["text"]
+
+
 async def test_an_unclassified_question_about_my_own_medicine_goes_to_the_care_team(domain):
     tracker = make_tracker("how much ibuprofen can I take after my shot?", "nlu_fallback")
     message, _ = await run(act.ActionRephrase(), tracker, domain)

@@ -132,3 +132,34 @@ def test_the_planner_runs_numpys_blas_on_one_thread() -> None:
     blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert blas, "numpy has no BLAS pool to limit"
     assert all(pool["num_threads"] == 1 for pool in blas)
+
+
+def test_a_question_about_another_subject_is_out_of_scope(planner, encoder) -> None:
+    """`other_subjects` in data/facts.yml: another treatment, a named painkiller."""
+    ranking = [{"name": "ask_recovery", "confidence": 0.9}]
+    text = "what is recovery like after a lumbar fusion?"
+    vector, neutral = encoder.encode([text, planner.facts.neutral(text)])
+    result = planner.plan(vector, ranking, neutral, text)
+    assert result.intent == "out_of_scope" and result.reason == "other subject"
+    # Naming a procedure keeps the question in scope ("after my fusion, can I have RFA?").
+    kept = planner.plan(vector, ranking, neutral, text, names_procedure=True)
+    assert kept.intent == "ask_recovery"
+    # Greetings and thanks are not questions about a subject.
+    thanks = planner.plan(vector, [{"name": "greet", "confidence": 0.9}], neutral, text)
+    assert thanks.intent == "greet"
+    # Without another subject, the topic stands.
+    plain = "what is recovery like afterwards?"
+    vector, neutral = encoder.encode([plain, planner.facts.neutral(plain)])
+    assert planner.plan(vector, ranking, neutral, plain).intent == "ask_recovery"
+
+
+def test_an_unsure_guess_moves_to_a_clearly_closer_topic(planner, encoder) -> None:
+    """A comparison's wording can drown its topic words; the facts still tell the topic."""
+    text = "side effects of the facet shot vs the nerve block - same or different?"
+    vector, neutral = encoder.encode([text, planner.facts.neutral(text)])
+    unsure = [{"name": "ask_duration", "confidence": 0.39}]
+    result = planner.plan(vector, unsure, neutral, text)
+    assert result.intent == "ask_side_effects" and result.reason == "fact match"
+    # A sure classifier keeps its topic unless the match is close (retopic_similarity).
+    sure = [{"name": "ask_duration", "confidence": 0.95}]
+    assert planner.plan(vector, sure, neutral, text).intent == "ask_duration"

@@ -274,3 +274,24 @@ def test_uncovered_medicine_names_and_doses(store) -> None:
         "how long does a cortisone shot last",
     ):
         assert store.uncovered_subject(question) is None, question
+
+
+def test_other_subjects_name_treatments_the_articles_never_discuss(store) -> None:
+    for question, subject in (
+        ("what is kyphoplasty and who is it for?", "vertebral_fracture_procedures"),
+        ("is gabapentin better than lyrica", "nerve_and_muscle_medicines"),
+        ("I'm getting an epidural for labor", "epidural_injections"),
+        ("would a knee injection help my arthritis", "other_joints_body_parts"),
+    ):
+        found = store.other_subject(question)
+        assert found is not None and found.id == subject, question
+    # Words the articles use are never another subject.
+    for question in (
+        "does a facet joint injection hurt",
+        "what if the nerve block doesn't help, could it be my disc",
+        "do they use x-ray to guide the needle",
+        "is the steroid shot in my neck covered by insurance",
+        "my facet pain spreads into my hip and shoulder",
+        "does RFA burn the nerve",
+    ):
+        assert store.other_subject(question) is None, question

@@ -164,3 +164,15 @@ def test_a_bare_fragment_is_a_follow_up(nlp, text, intent, expected) -> None:
     assert message.get("intent")["name"] == expected
     if expected != intent:
         assert message.get("intent_ranking")[1]["name"] == intent
+
+
+def test_an_assumed_name_beside_another_subject_names_no_procedure(nlp, store) -> None:
+    """ "A cortisone shot in my knee" is not the facet joint injection (`assumed_aliases`)."""
+    from bot.nlu.components import _names_procedure
+
+    knee = message_with_doc(nlp, "would a cortisone shot in my knee help?")
+    ProcedureEntityExtractor().process([knee])
+    assert knee.get("entities") and not _names_procedure(knee, store)
+    named = message_with_doc(nlp, "would a facet joint injection help my knee?")
+    ProcedureEntityExtractor().process([named])
+    assert _names_procedure(named, store)

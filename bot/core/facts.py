@@ -162,6 +162,10 @@ class FactStore:
     selection_cues: Tuple[str, ...] = field(default=())
     degree_cues: Tuple[str, ...] = field(default=())
     sameness: Optional[Sameness] = None
+    # Health subjects that are not these procedures and that the articles do not discuss
+    # (another surgery, a knee injection, a named painkiller): a question about one that
+    # names no procedure is out of scope.
+    other_subjects: Tuple[UncoveredSubject, ...] = field(default=())
 
     # -- lookups ---------------------------------------------------------
     def facts_for(self, topic: str) -> List[Fact]:
@@ -221,6 +225,13 @@ class FactStore:
         """
         for subject in self.uncovered:
             if subject.matches(text, topic):
+                return subject
+        return None
+
+    def other_subject(self, text: str) -> Optional[UncoveredSubject]:
+        """The first subject outside the procedures and the articles that `text` names."""
+        for subject in self.other_subjects:
+            if subject.matches(text):
                 return subject
         return None
 
@@ -437,13 +448,13 @@ def _parse_fact(
 
 
 def _parse_uncovered(
-    path: Path, raw: Any, topics: Mapping[str, Topic]
+    path: Path, raw: Any, topics: Mapping[str, Topic], section: str = "uncovered"
 ) -> Tuple[UncoveredSubject, ...]:
     if not isinstance(raw, list):
-        raise FactStoreError(path, "uncovered", "*", "must be a list")
+        raise FactStoreError(path, section, "*", "must be a list")
     subjects = []
     for index, body in enumerate(raw):
-        reader = _Reader(path, f"uncovered #{index + 1}", body)
+        reader = _Reader(path, f"{section} #{index + 1}", body)
         subject_id = _check_id(reader, "id", reader.raw.get("id"))
         compiled = []
         for pattern in reader.text_list("patterns"):
@@ -553,6 +564,9 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         selection_cues=top.text_list("selection_cues", required=False),
         degree_cues=top.text_list("degree_cues", required=False),
         sameness=_parse_sameness(path, top.raw.get("sameness"), topics),
+        other_subjects=_parse_uncovered(
+            path, top.raw.get("other_subjects", []), topics, "other_subjects"
+        ),
     )
 
 

@@ -331,10 +331,32 @@ class AnswerPlannerComponent(GraphComponent):
                 vector if neutral_text == asked else shared_encoder().encode([neutral_text])[0]
             )
             ranking = message.get(INTENT_RANKING_KEY) or []
-            plan = planner.plan(vector, ranking, neutral, asked)
+            plan = planner.plan(
+                vector,
+                ranking,
+                neutral,
+                asked,
+                names_procedure=_names_procedure(message, facts.store),
+            )
             _force_intent(message, plan.intent, confidence=plan.confidence)
             message.set(PLAN_KEY, plan.summary(), add_to_output=True)
         return messages
+
+
+def _names_procedure(message: Message, store: FactStore) -> bool:
+    """True when the message names a procedure by a name that is not ambiguous.
+
+    "A cortisone shot in my knee" uses a name the store only assumes means the facet
+    joint injection (`assumed_aliases`); beside a subject elsewhere it names none.
+    """
+    text = message.get(TEXT) or ""
+    for entity in message.get(ENTITIES) or []:
+        if entity.get("entity") != PROCEDURE_LABEL:
+            continue
+        words = text[entity.get("start", 0) : entity.get("end", 0)]
+        if not words or store.assumed_meaning(words) is None:
+            return True
+    return False
 
 
 def _force_intent(message: Message, intent: str, confidence: float = 1.0) -> None:

@@ -34,6 +34,11 @@ from bot.core.facts import Fact, FactStore, Topic
 
 UNCOVERED_INTENT = "ask_uncovered"
 FALLBACK_INTENT = "nlu_fallback"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+# Besides the topics' intents, the intents that ask something about the procedures.
+ASKING_INTENTS = frozenset(
+    {UNCOVERED_INTENT, FALLBACK_INTENT, "ask_personal_advice", "ask_follow_up", "ask_more"}
+)
 
 
 def limit_blas_threads() -> None:
@@ -64,6 +69,11 @@ class PlannerSettings:
     # topic's best fact, moves the question to that topic.
     retopic_similarity: float = 0.75
     retopic_margin: float = 0.15
+    # When DIET is unsure (below `weak_confidence`), a looser match moves it too: a
+    # comparison's wording ("X vs Y, same or different?") can drown its topic words.
+    weak_confidence: float = 0.6
+    weak_retopic_similarity: float = 0.55
+    weak_retopic_margin: float = 0.15
     # Not covered: this share of the vote for ask_uncovered and no fact of the topic
     # at least `fact_match` similar.
     uncovered_share: float = 0.4
@@ -205,9 +215,35 @@ class AnswerPlanner:
         ranking: Sequence[Mapping],
         neutral_vector: np.ndarray,
         question: str = "",
+        names_procedure: bool = False,
     ) -> Plan:
         """`vector` is the question's meaning; `neutral_vector` the same with names set
-        aside; `question` its text, for the fact store's not-covered subjects."""
+        aside; `question` its text, for the fact store's subjects; `names_procedure`
+        whether the message names one of the procedures anywhere.
+
+        A question about a subject of `other_subjects` (another surgery, a knee
+        injection, a named painkiller) that names no procedure is out of scope, whatever
+        the topic it sounds like: the articles say nothing about it.
+        """
+        plan = self._plan(vector, ranking, neutral_vector, question)
+        if names_procedure or plan.intent not in self._questions():
+            return plan
+        if self.facts.store.other_subject(question) is None:
+            return plan
+        return Plan(OUT_OF_SCOPE_INTENT, plan.confidence, (), "other subject")
+
+    def _questions(self) -> frozenset:
+        """Intents that ask about the procedures (topics, not covered, personal...)."""
+        topics = {topic.intent for topic in self.facts.store.topics.values() if topic.intent}
+        return frozenset(topics | ASKING_INTENTS)
+
+    def _plan(
+        self,
+        vector: np.ndarray,
+        ranking: Sequence[Mapping],
+        neutral_vector: np.ndarray,
+        question: str,
+    ) -> Plan:
         settings = self.settings
         store = self.facts.store
         votes = self.examples.vote(vector, settings.neighbours)
@@ -232,13 +268,15 @@ class AnswerPlanner:
             return Plan(intent, confidence)
         in_topic = _in_topic(scored, topic.id)
         best_in_topic = max((score for _, score in in_topic), default=0.0)
-        if (
-            best_topic is not None
-            and best_topic.id != topic.id
-            and best_topic.intent
-            and best_any >= settings.retopic_similarity
-            and best_any - best_in_topic >= settings.retopic_margin
-        ):
+        margin = best_any - best_in_topic
+        closer = (
+            best_any >= settings.retopic_similarity and margin >= settings.retopic_margin
+        ) or (
+            confidence < settings.weak_confidence
+            and best_any >= settings.weak_retopic_similarity
+            and margin >= settings.weak_retopic_margin
+        )
+        if closer and best_topic is not None and best_topic.id != topic.id and best_topic.intent:
             return self._topic_plan(best_topic, confidence, scored, best_any, "fact match")
         if (
             votes.get(UNCOVERED_INTENT, 0.0) >= settings.uncovered_share

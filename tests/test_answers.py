@@ -239,7 +239,7 @@ def test_why_answers_the_last_topic_again_in_full(store, settings) -> None:
         "mbb",
         last_topic="duration",
     )
-    assert named.fact_ids == ("fji_duration",)
+    assert named.fact_ids[0] == "fji_duration"
     # After a not-covered answer there is still nothing to say; before any answer, the
     # patient is asked to rephrase.
     uncovered = answers.answer_uncovered(store, settings, store.uncovered_subject("cost"))
@@ -430,3 +430,21 @@ def test_after_a_side_by_side_answer_that_one_means_the_procedures_compared(
 def test_a_comparison_naming_one_procedure_outside_the_usual_pair_includes_it(store) -> None:
     reply = answers.answer_topic(store, "duration", None, compare=True, named=["rfa"])
     assert {"rfa", "fji", "mbb"} <= set(reply.compared)
+
+
+def test_why_brings_the_facts_that_give_the_reasons(store, settings) -> None:
+    """`explained_by`: "why so short?" after how long a block lasts gets its medicine and
+    its purpose too; the duration's limits line stays last, with one list of sources."""
+    first = ask(store, settings, "ask_duration", "how long does the block last?", ["mbb"])
+    why = responder.answer_question(
+        store, settings, "ask_more", "why so short?", [], "mbb", last_topic=first.topic
+    )
+    assert why.topic == "duration" and why.fact_ids[0] == "mbb_duration"
+    reasons = {store.fact(fact_id).topic for fact_id in why.fact_ids[1:]}
+    assert reasons == {"medication", "purpose"}
+    assert all(store.fact(fact_id).is_about("mbb") for fact_id in why.fact_ids)
+    paragraphs = why.text.split("\n\n")
+    assert paragraphs[-2] == store.topics["duration"].limits
+    assert paragraphs[-1].startswith("Source") and sum("Source" in p for p in paragraphs) == 1
+    # A plain duration question gets no reasons.
+    assert first.fact_ids == ("mbb_duration",)

@@ -276,6 +276,25 @@ def answer_topic(
     )
 
 
+def with_reasons(store: FactStore, reply: Reply, reasons: Reply) -> Reply:
+    """`reply` followed by the facts that explain it (a topic's `explained_by`).
+
+    One list of sources for both; the first topic's `limits` line stays last; a paragraph
+    already said is not said again.
+    """
+    topic = store.topics.get(reply.topic or "")
+    limits = topic.limits if topic else None
+
+    def body(text: str) -> List[str]:
+        return [p for p in text.split("\n\n") if not p.startswith(SOURCE_PREFIXES)]
+
+    first = [p for p in body(reply.text) if p != limits]
+    extra = [p for p in body(reasons.text) if p not in first and p != limits]
+    facts = [store.fact(fact_id) for fact_id in dict.fromkeys(reply.fact_ids + reasons.fact_ids)]
+    paragraphs = first + extra + ([limits] if limits else []) + [cite(store, facts)]
+    return replace(reply, text="\n\n".join(paragraphs), fact_ids=tuple(fact.id for fact in facts))
+
+
 def answer_uncovered(
     store: FactStore, settings: ClinicSettings, subject: Optional[UncoveredSubject] = None
 ) -> Reply:

@@ -84,6 +84,9 @@ class Topic:
     # Its facts about several procedures say how they relate (one leads to the other,
     # how to choose), so such a fact is never "the same for both".
     relates_procedures: bool = False
+    # Topics whose facts give the reasons behind this one's ("why so short?" after how
+    # long a block lasts: it holds numbing medicine only, and it is a test).
+    explained_by: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -394,12 +397,14 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
             limits=reader.text("limits", required=False),
             leads_to=reader.text("leads_to", required=False),
             relates_procedures=reader.flag("relates_procedures"),
+            explained_by=reader.text_list("explained_by", required=False),
         )
     for topic in topics.values():
-        for follow_up in topic.follow_ups:
-            if follow_up not in topics or follow_up == topic.id:
-                reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
-                raise reader.fail("follow_ups", f"'{follow_up}' is not another known topic")
+        for field_name in ("follow_ups", "explained_by"):
+            for other in getattr(topic, field_name):
+                if other not in topics or other == topic.id:
+                    reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
+                    raise reader.fail(field_name, f"'{other}' is not another known topic")
     intents = [topic.intent for topic in topics.values() if topic.intent]
     if len(intents) != len(set(intents)):
         raise FactStoreError(path, "topics", "intent", "two topics share one intent")

@@ -184,6 +184,11 @@ def answer_question(
         chosen=chosen,
         selecting=compare and store.asks_which(asked),
     )
+    if intent == ELABORATE_INTENT:
+        # "Why so short?": the facts that give the reasons come along.
+        for reason in topic.explained_by:
+            reasons = answers.answer_topic(store, reason, procedure, compare=compare, named=named)
+            reply = answers.with_reasons(store, reply, reasons)
     notes = [assumed_names_note(entities, text, store)]
     if store.is_personal(text):
         notes.append(answers.personal_note(settings))

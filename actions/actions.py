@@ -159,8 +159,12 @@ class ActionDeclineOutOfScope(Action):
         entities = tracker.latest_message.get("entities") or []
         # "How many ibuprofen a day?" names a subject the articles don't cover, but also
         # one that is not about the procedures at all (`other_subjects`): declined.
-        elsewhere = store.other_subject(text) is not None
-        if responder.procedures_named(entities, store) or (subject is not None and not elsewhere):
+        if store.other_subject(text) is not None:
+            named = responder.names_procedure_plainly(entities, text, store)
+            subject = None
+        else:
+            named = bool(responder.procedures_named(entities, store))
+        if named or subject is not None:
             return send(dispatcher, answers.answer_uncovered(store, settings, subject), tracker)
         return send(dispatcher, answers.answer_out_of_scope(store, settings), tracker)
 

@@ -209,6 +209,12 @@ async def test_a_question_about_another_subject_is_declined_even_if_not_covered(
     )
     message, _ = await run(act.ActionDeclineOutOfScope(), block, domain)
     assert "don't cover" in message["text"]
+    # "Steroid injections" is a name only assumed to mean the facet joint injection.
+    text = "Can you tell me about epidural steroid injections?"
+    assumed = {**procedure_entity("fji"), "start": text.index("steroid"), "end": len(text) - 1}
+    epidural = make_tracker(text, "out_of_scope", [assumed])
+    message, _ = await run(act.ActionDeclineOutOfScope(), epidural, domain)
+    assert "only answer questions about" in message["text"]
 
 
 async def test_an_unclassified_question_about_my_own_medicine_goes_to_the_care_team(domain):

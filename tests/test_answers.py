@@ -448,3 +448,15 @@ def test_why_brings_the_facts_that_give_the_reasons(store, settings) -> None:
     assert paragraphs[-1].startswith("Source") and sum("Source" in p for p in paragraphs) == 1
     # A plain duration question gets no reasons.
     assert first.fact_ids == ("mbb_duration",)
+
+
+def test_a_follow_up_about_a_part_stays_with_the_procedure(store, settings) -> None:
+    """ "And the numbing part?" after the facet injection's steroid is still about the
+    facet injection; "and the other one?" moves to the block."""
+    first = ask(store, settings, "ask_medication", "what does the steroid do in it?", ["fji"])
+    part = follow_up(store, settings, first, "and the numbing part?", current="fji")
+    assert part.topic == "medication" and all(
+        store.fact(fact_id).is_about("fji") for fact_id in part.fact_ids
+    )
+    other = follow_up(store, settings, first, "and the other one?", current="fji")
+    assert all(store.fact(fact_id).is_about("mbb") for fact_id in other.fact_ids)

@@ -168,11 +168,14 @@ def test_a_bare_fragment_is_a_follow_up(nlp, text, intent, expected) -> None:
 
 def test_an_assumed_name_beside_another_subject_names_no_procedure(nlp, store) -> None:
     """ "A cortisone shot in my knee" is not the facet joint injection (`assumed_aliases`)."""
-    from bot.nlu.components import _names_procedure
+    from bot.core.responder import names_procedure_plainly
 
-    knee = message_with_doc(nlp, "would a cortisone shot in my knee help?")
-    ProcedureEntityExtractor().process([knee])
-    assert knee.get("entities") and not _names_procedure(knee, store)
-    named = message_with_doc(nlp, "would a facet joint injection help my knee?")
-    ProcedureEntityExtractor().process([named])
-    assert _names_procedure(named, store)
+    def plainly(text: str) -> bool:
+        message = message_with_doc(nlp, text)
+        ProcedureEntityExtractor().process([message])
+        assert message.get("entities"), text
+        return names_procedure_plainly(message.get("entities"), text, store)
+
+    assert not plainly("would a cortisone shot in my knee help?")
+    assert not plainly("do you also do cortisone shots for knees?")
+    assert plainly("would a facet joint injection help my knee?")

@@ -213,8 +213,10 @@ class FactStore:
     def assumed_meaning(self, words: str) -> Optional[Procedure]:
         """The procedure an ambiguous name ("nerve block") was taken to mean, else None."""
         wanted = " ".join(words.lower().split())
+        # The entity ruler also finds plurals ("cortisone shots").
+        forms = {wanted, wanted[:-1]} if wanted.endswith("s") else {wanted}
         for procedure in self.procedures.values():
-            if wanted in (alias.lower() for alias in procedure.assumed_aliases):
+            if forms & {alias.lower() for alias in procedure.assumed_aliases}:
                 return procedure
         return None
 
@@ -242,6 +244,18 @@ class FactStore:
         """True when a question asks about the patient's own case ("is 60 % enough?")."""
         lowered = text.lower()
         return any(cue.search(lowered) for cue in self.personal_cues)
+
+    def asks_about_a_part(self, text: str) -> bool:
+        """True when a follow-up that names no procedure names something else instead,
+        and points at no other procedure: "and the numbing part?" after "what does the
+        steroid do in a facet injection?" is still about the facet injection."""
+        words = re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower())
+        if any(word in self.follow_up_pointers for word in words):
+            return False
+        rest = " ".join(words)
+        for phrase in self.follow_up_phrases:
+            rest = re.sub(rf"\b{re.escape(phrase)}\b", " ", rest)
+        return any(word not in self.follow_up_words for word in rest.split())
 
     def is_bare_follow_up(self, text: str, names: Iterable[Tuple[int, int]]) -> bool:
         """True when, besides the procedure names at `names` (start, end), the message only

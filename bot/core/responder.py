@@ -42,6 +42,22 @@ def procedures_named(entities: Iterable[Mapping], store: FactStore) -> list:
     return named
 
 
+def names_procedure_plainly(entities: Iterable[Mapping], text: str, store: FactStore) -> bool:
+    """True when a procedure is named by a name that is not ambiguous.
+
+    "A cortisone shot in my knee" uses a name the store only assumes means the facet
+    joint injection (`assumed_aliases`): beside another subject it names no procedure.
+    """
+    for entity in entities:
+        if entity.get("entity") != "procedure":
+            continue
+        start, end = entity.get("start"), entity.get("end")
+        words = text[start:end] if start is not None and end is not None else ""
+        if not words or store.assumed_meaning(words) is None:
+            return True
+    return False
+
+
 def assumed_names_note(entities: Iterable[Mapping], text: str, store: FactStore) -> str:
     """'(I took "nerve block" to mean ...)' for names that can mean something else."""
     notes = []
@@ -141,7 +157,7 @@ def answer_question(
             named = [p for p in last_compared if p in store.procedures]
     elif intent == FOLLOW_UP_INTENT:
         topic = store.topics.get(last_topic or "") or store.topics[FOLLOW_UP_DEFAULT_TOPIC]
-        if not named:
+        if not named and not store.asks_about_a_part(question or text):
             counterpart = store.procedures.get(current_procedure or "")
             named = [counterpart.counterpart] if counterpart and counterpart.counterpart else []
     else:

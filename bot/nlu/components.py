@@ -36,7 +36,7 @@ from bot.channels.plain_text import parse_choice_number
 from bot.core import language, safety
 from bot.core.facts import FactStore, ReloadingFactStore
 from bot.core.gibberish import is_gibberish, too_short
-from bot.core.responder import FOLLOW_UP_INTENT
+from bot.core.responder import FOLLOW_UP_INTENT, names_procedure_plainly
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.focus import question_span
 from bot.nlu.planner import (
@@ -336,27 +336,13 @@ class AnswerPlannerComponent(GraphComponent):
                 ranking,
                 neutral,
                 asked,
-                names_procedure=_names_procedure(message, facts.store),
+                names_procedure=names_procedure_plainly(
+                    message.get(ENTITIES) or [], message.get(TEXT) or "", facts.store
+                ),
             )
             _force_intent(message, plan.intent, confidence=plan.confidence)
             message.set(PLAN_KEY, plan.summary(), add_to_output=True)
         return messages
-
-
-def _names_procedure(message: Message, store: FactStore) -> bool:
-    """True when the message names a procedure by a name that is not ambiguous.
-
-    "A cortisone shot in my knee" uses a name the store only assumes means the facet
-    joint injection (`assumed_aliases`); beside a subject elsewhere it names none.
-    """
-    text = message.get(TEXT) or ""
-    for entity in message.get(ENTITIES) or []:
-        if entity.get("entity") != PROCEDURE_LABEL:
-            continue
-        words = text[entity.get("start", 0) : entity.get("end", 0)]
-        if not words or store.assumed_meaning(words) is None:
-            return True
-    return False
 
 
 def _force_intent(message: Message, intent: str, confidence: float = 1.0) -> None:

@@ -460,3 +460,15 @@ def test_a_follow_up_about_a_part_stays_with_the_procedure(store, settings) -> N
     )
     other = follow_up(store, settings, first, "and the other one?", current="fji")
     assert all(store.fact(fact_id).is_about("mbb") for fact_id in other.fact_ids)
+
+
+def test_reasons_come_only_where_the_articles_give_them_for_the_procedure(store, settings) -> None:
+    """Purpose is explained by what follows a block, which says nothing of the injection."""
+    block = responder.answer_question(
+        store, settings, "ask_more", "why bother?", [], "mbb", last_topic="purpose"
+    )
+    assert "next_rfa_option" in block.fact_ids
+    injection = responder.answer_question(
+        store, settings, "ask_more", "why bother?", [], "fji", last_topic="purpose"
+    )
+    assert injection.fact_ids == ("fji_purpose",) and "don't cover" not in injection.text

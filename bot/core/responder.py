@@ -203,6 +203,11 @@ def answer_question(
     if intent == ELABORATE_INTENT:
         # "Why so short?": the facts that give the reasons come along.
         for reason in topic.explained_by:
+            # Only reasons the articles give for this procedure (the purpose of a facet
+            # injection is not explained by what follows a block).
+            facts = store.facts_for(reason)
+            if procedure and not compare and not any(f.is_about(procedure) for f in facts):
+                continue
             reasons = answers.answer_topic(store, reason, procedure, compare=compare, named=named)
             reply = answers.with_reasons(store, reply, reasons)
     notes = [assumed_names_note(entities, text, store)]

@@ -472,3 +472,17 @@ def test_reasons_come_only_where_the_articles_give_them_for_the_procedure(store,
         store, settings, "ask_more", "why bother?", [], "fji", last_topic="purpose"
     )
     assert injection.fact_ids == ("fji_purpose",) and "don't cover" not in injection.text
+
+
+def test_how_long_does_that_last_after_the_soreness_is_about_the_soreness(store, settings) -> None:
+    """`points_back_for`: "that" points at the last answer's subject, not at relief."""
+    first = ask(store, settings, "ask_side_effects", "any side effects?", ["fji"])
+
+    def then(text: str) -> answers.Reply:
+        return responder.answer_question(
+            store, settings, "ask_duration", text, [], "fji", last_topic=first.topic
+        )
+
+    assert then("how long does that last?").fact_ids == ("side_effects_soreness",)
+    assert then("and how long does the relief last?").topic == "duration"
+    assert then("how long does it last?").topic == "duration"

@@ -87,6 +87,9 @@ class Topic:
     # Topics whose facts give the reasons behind this one's ("why so short?" after how
     # long a block lasts: it holds numbing medicine only, and it is a test).
     explained_by: Tuple[str, ...] = ()
+    # Intents that, asked right after this topic's answer and pointing back at it ("how
+    # long does that last?" after the soreness), stay on this topic.
+    points_back_for: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,18 @@ class FactStore:
         """True when a question asks about the patient's own case ("is 60 % enough?")."""
         lowered = text.lower()
         return any(cue.search(lowered) for cue in self.personal_cues)
+
+    def points_back(self, text: str, intent: str, last_topic: Optional[str]) -> bool:
+        """True when `text`, classified as `intent`, points back at the last answer's
+        subject ("how long does that last?" after the soreness): `points_back_for` of the
+        last topic, a "that" or "this", and no word about relief."""
+        topic = self.topics.get(last_topic or "")
+        if topic is None or intent not in topic.points_back_for:
+            return False
+        lowered = text.lower()
+        return bool(re.search(r"\b(?:that|this)\b", lowered)) and not re.search(
+            r"\breli\w*|\bwork|\bhelp", lowered
+        )
 
     def asks_about_a_part(self, text: str) -> bool:
         """True when a follow-up that names no procedure names something else instead,
@@ -412,6 +427,7 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
             leads_to=reader.text("leads_to", required=False),
             relates_procedures=reader.flag("relates_procedures"),
             explained_by=reader.text_list("explained_by", required=False),
+            points_back_for=reader.text_list("points_back_for", required=False),
         )
     for topic in topics.values():
         for field_name in ("follow_ups", "explained_by"):
@@ -422,6 +438,11 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
     intents = [topic.intent for topic in topics.values() if topic.intent]
     if len(intents) != len(set(intents)):
         raise FactStoreError(path, "topics", "intent", "two topics share one intent")
+    for topic in topics.values():
+        for intent in topic.points_back_for:
+            if intent not in intents:
+                reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
+                raise reader.fail("points_back_for", f"'{intent}' is no topic's intent")
     return topics
 
 

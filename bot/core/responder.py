@@ -160,6 +160,9 @@ def answer_question(
         if not named and not store.asks_about_a_part(question or text):
             counterpart = store.procedures.get(current_procedure or "")
             named = [counterpart.counterpart] if counterpart and counterpart.counterpart else []
+    elif not named and store.points_back(question or text, intent or "", last_topic):
+        # "How long does that last?" right after the soreness: still about the soreness.
+        topic = store.topics[last_topic or ""]
     else:
         topic = store.topic_for_intent(intent or "")
         if plan and plan.get("intent") == intent:

@@ -155,14 +155,15 @@ class ActionDeclineOutOfScope(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
         store, settings = fact_store(), clinic_settings()
         text = latest_text(tracker)
-        subject = store.uncovered_subject(text)
         entities = tracker.latest_message.get("entities") or []
-        # "How many ibuprofen a day?" names a subject the articles don't cover, but also
-        # one that is not about the procedures at all (`other_subjects`): declined.
         if store.other_subject(text) is not None:
-            named = responder.names_procedure_plainly(entities, text, store)
+            # "How many ibuprofen a day?" names a subject the articles don't cover, but
+            # also one that is not about the procedures at all (`other_subjects`):
+            # declined, unless a procedure is named plainly.
             subject = None
+            named = responder.names_procedure_plainly(entities, text, store)
         else:
+            subject = store.uncovered_subject(text)
             named = bool(responder.procedures_named(entities, store))
         if named or subject is not None:
             return send(dispatcher, answers.answer_uncovered(store, settings, subject), tracker)

@@ -139,6 +139,11 @@ class Sameness:
     topic: str
 
 
+def _words(text: str) -> List[str]:
+    """The lower-cased words of `text` ("don't" is one word)."""
+    return re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower())
+
+
 def has_phrase(text: str, phrases: Sequence[str]) -> bool:
     """True when `text` holds one of `phrases` as whole words ("same as", "vs"), any case."""
     lowered = text.lower()
@@ -264,13 +269,16 @@ class FactStore:
         """True when a follow-up that names no procedure names something else instead,
         and points at no other procedure: "and the numbing part?" after "what does the
         steroid do in a facet injection?" is still about the facet injection."""
-        words = re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower())
-        if any(word in self.follow_up_pointers for word in words):
+        if any(word in self.follow_up_pointers for word in _words(text)):
             return False
-        rest = " ".join(words)
+        return any(word not in self.follow_up_words for word in self._beyond_phrases(text))
+
+    def _beyond_phrases(self, text: str) -> List[str]:
+        """The words of `text` left once its `follow_up_phrases` are taken out."""
+        rest = " ".join(_words(text))
         for phrase in self.follow_up_phrases:
             rest = re.sub(rf"\b{re.escape(phrase)}\b", " ", rest)
-        return any(word not in self.follow_up_words for word in rest.split())
+        return rest.split()
 
     def is_bare_follow_up(self, text: str, names: Iterable[Tuple[int, int]]) -> bool:
         """True when, besides the procedure names at `names` (start, end), the message only
@@ -281,10 +289,7 @@ class FactStore:
             kept.append(text[at:start])
             at = max(at, end)
         kept.append(text[at:])
-        rest = " ".join(re.findall(r"[a-z]+(?:'[a-z]+)?", " ".join(kept).lower()))
-        for phrase in self.follow_up_phrases:
-            rest = re.sub(rf"\b{re.escape(phrase)}\b", " ", rest)
-        words = rest.split()
+        words = self._beyond_phrases(" ".join(kept))
         if not words and not spans:
             return False
         if any(word not in self.follow_up_words for word in words):

@@ -18,7 +18,7 @@ Rasa action so it can be tested and reused by any channel:
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from bot.core import answers, safety
 from bot.core.answers import Reply
@@ -42,30 +42,33 @@ def procedures_named(entities: Iterable[Mapping], store: FactStore) -> list:
     return named
 
 
+def _procedure_names(entities: Iterable[Mapping], text: str) -> Iterator[str]:
+    """The words of `text` each `procedure` entity covers ("" when it has no offsets)."""
+    for entity in entities:
+        if entity.get("entity") != "procedure":
+            continue
+        start, end = entity.get("start"), entity.get("end")
+        yield text[start:end] if start is not None and end is not None else ""
+
+
 def names_procedure_plainly(entities: Iterable[Mapping], text: str, store: FactStore) -> bool:
     """True when a procedure is named by a name that is not ambiguous.
 
     "A cortisone shot in my knee" uses a name the store only assumes means the facet
     joint injection (`assumed_aliases`): beside another subject it names no procedure.
     """
-    for entity in entities:
-        if entity.get("entity") != "procedure":
-            continue
-        start, end = entity.get("start"), entity.get("end")
-        words = text[start:end] if start is not None and end is not None else ""
-        if not words or store.assumed_meaning(words) is None:
-            return True
-    return False
+    return any(
+        not words or store.assumed_meaning(words) is None
+        for words in _procedure_names(entities, text)
+    )
 
 
 def assumed_names_note(entities: Iterable[Mapping], text: str, store: FactStore) -> str:
     """'(I took "nerve block" to mean ...)' for names that can mean something else."""
     notes = []
-    for entity in entities:
-        start, end = entity.get("start"), entity.get("end")
-        if entity.get("entity") != "procedure" or start is None or end is None:
+    for words in _procedure_names(entities, text):
+        if not words:
             continue
-        words = text[start:end]
         meant = store.assumed_meaning(words)
         if meant is not None:
             note = f'I took "{words.lower()}" to mean a {meant.name} ({meant.short}).'

@@ -193,6 +193,9 @@ class AnswerPlanner:
         self.examples = examples
         self.facts = facts
         self.settings = settings
+        # Intents that ask about the procedures (topics, not covered, personal...).
+        topics = {topic.intent for topic in facts.store.topics.values() if topic.intent}
+        self._asking = frozenset(topics | ASKING_INTENTS)
 
     def _combined(
         self, ranking: Sequence[Mapping], votes: Mapping[str, float], weight: float
@@ -226,16 +229,11 @@ class AnswerPlanner:
         the topic it sounds like: the articles say nothing about it.
         """
         plan = self._plan(vector, ranking, neutral_vector, question)
-        if names_procedure or plan.intent not in self._questions():
+        if names_procedure or plan.intent not in self._asking:
             return plan
         if self.facts.store.other_subject(question) is None:
             return plan
         return Plan(OUT_OF_SCOPE_INTENT, plan.confidence, (), "other subject")
-
-    def _questions(self) -> frozenset:
-        """Intents that ask about the procedures (topics, not covered, personal...)."""
-        topics = {topic.intent for topic in self.facts.store.topics.values() if topic.intent}
-        return frozenset(topics | ASKING_INTENTS)
 
     def _plan(
         self,

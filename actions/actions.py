@@ -156,16 +156,11 @@ class ActionDeclineOutOfScope(Action):
         store, settings = fact_store(), clinic_settings()
         text = latest_text(tracker)
         entities = tracker.latest_message.get("entities") or []
-        if store.other_subject(text) is not None:
-            # "How many ibuprofen a day?" names a subject the articles don't cover, but
-            # also one that is not about the procedures at all (`other_subjects`):
-            # declined, unless a procedure is named plainly.
-            subject = None
-            named = responder.names_procedure_plainly(entities, text, store)
-        else:
-            subject = store.uncovered_subject(text)
-            named = bool(responder.procedures_named(entities, store))
-        if named or subject is not None:
+        if responder.other_subject_only(entities, text, store, latest_question(tracker)):
+            # "How many ibuprofen a day?" is not about the procedures at all.
+            return send(dispatcher, answers.answer_out_of_scope(store, settings), tracker)
+        subject = store.uncovered_subject(text)
+        if subject is not None or responder.procedures_named(entities, store):
             return send(dispatcher, answers.answer_uncovered(store, settings, subject), tracker)
         return send(dispatcher, answers.answer_out_of_scope(store, settings), tracker)
 

@@ -40,6 +40,14 @@ def encoder():
 
 
 @pytest.fixture(scope="session")
+def nlp(store):
+    """The project's spaCy pipeline, built from the fact store (aliases, descriptions)."""
+    from bot.nlu.spacy_pipeline import build_pipeline
+
+    return build_pipeline(store)
+
+
+@pytest.fixture(scope="session")
 def domain() -> Dict[str, Any]:
     return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 

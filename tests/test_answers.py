@@ -155,6 +155,40 @@ def test_insurance_question_mentioning_cost_is_answered(store, settings) -> None
     assert "insurance_depends" in reply.fact_ids
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how much does a medial branch block cost if i pay out of pocket",
+        "and how much would it cost me without insurance?",
+        "what is the cash price for the ablation",
+    ],
+)
+def test_asking_what_it_costs_is_not_covered_even_as_an_insurance_question(
+    store, settings, text
+) -> None:
+    """The articles give no prices: asking one is not answered with coverage facts."""
+    reply = ask(store, settings, "ask_insurance", text)
+    assert "don't cover the cost or price" in reply.text and not reply.fact_ids
+
+
+def test_a_description_of_the_other_procedure_switches_to_it(store, settings, nlp) -> None:
+    """ "The shot that goes right into the joint" names the facet joint injection."""
+    from bot.core.responder import procedures_named
+
+    text = "ok and the shot that goes right into the joint?"
+    entities = [
+        {"entity": "procedure", "value": e.ent_id_, "start": e.start_char, "end": e.end_char}
+        for e in nlp(text).ents
+    ]
+    assert procedures_named(entities, store) == ["fji"]
+    assert store.is_bare_follow_up(text, [(e["start"], e["end"]) for e in entities])
+    first = ask(store, settings, "ask_duration", "how long does a block help", ["mbb"])
+    second = responder.answer_question(
+        store, settings, "ask_follow_up", text, entities, "mbb", last_topic=first.topic
+    )
+    assert second.fact_ids and all(store.fact(f).is_about("fji") for f in second.fact_ids)
+
+
 def test_red_flag_wins_over_any_intent(store, settings) -> None:
     text = "how long does it last, i cant control my bladder"
     reply = responder.answer_question(

@@ -92,6 +92,18 @@ def test_good_fixture_loads(tmp_path: Path) -> None:
         ),
         ("follow_ups: [what_is]", "follow_ups: [nowhere]", "topic 'pain'", "follow_ups"),
         ("aliases: [facet shot]", "aliases: []", "procedure 'fji'", "aliases"),
+        (
+            "aliases: [facet shot]",
+            "aliases: [facet shot]\n    descriptions: [[]]",
+            "procedure 'fji'",
+            "descriptions",
+        ),
+        (
+            "aliases: [facet shot]",
+            "aliases: [facet shot]\n    descriptions: [[shot]]",
+            "procedure 'fji'",
+            "descriptions",
+        ),
         # A fact may only need another fact of its own topic.
         (
             "answer: A short plain answer.",
@@ -118,6 +130,35 @@ def test_broken_fixture_names_file_entry_and_field(
     assert str(path) in message
     assert where in message
     assert f"field '{field_name}'" in message
+
+
+@pytest.mark.parametrize(
+    "block, field_name",
+    [
+        ("pointing_back:\n  words: []\n  unless_word_starts: [reli]\n", "words"),
+        ("pointing_back:\n  words: [that]\n", "unless_word_starts"),
+    ],
+)
+def test_broken_pointing_back_names_its_field(tmp_path: Path, block: str, field_name: str) -> None:
+    path = write(tmp_path, "broken.yml", GOOD_STORE + "\n" + block)
+    with pytest.raises(FactStoreError) as caught:
+        load_fact_store(path)
+    assert "pointing_back" in str(caught.value) and f"field '{field_name}'" in str(caught.value)
+
+
+def test_pointing_back_words_come_from_the_data(tmp_path: Path) -> None:
+    """The cue words live in the store: without them nothing points back; with them,
+    a listed word does unless another word starts with an exception."""
+    topic = "question: What is it?"
+    pointing = GOOD_STORE.replace(topic, topic + "\n    points_back_for: [ask_pain]")
+    plain = load_fact_store(write(tmp_path, "plain.yml", pointing))
+    assert not plain.points_back("does that hurt?", "ask_pain", "what_is")
+    cues = "pointing_back:\n  words: [that]\n  unless_word_starts: [reli]\n"
+    store = load_fact_store(write(tmp_path, "cues.yml", pointing + cues))
+    assert store.points_back("does that hurt?", "ask_pain", "what_is")
+    assert not store.points_back("does this hurt?", "ask_pain", "what_is")
+    assert not store.points_back("does that hurt after relief?", "ask_pain", "what_is")
+    assert not store.points_back("does that hurt?", "ask_pain", "pain")
 
 
 def test_invalid_yaml_and_missing_file_fail_clearly(tmp_path: Path) -> None:

@@ -8,12 +8,6 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.components import FollowUpOverride, ProcedureEntityExtractor, RedFlagOverride
-from bot.nlu.spacy_pipeline import build_pipeline
-
-
-@pytest.fixture(scope="module")
-def nlp(store):
-    return build_pipeline(store)
 
 
 def message_with_doc(nlp, text: str, intent: str = "ask_pain", confidence: float = 0.8) -> Message:
@@ -179,3 +173,22 @@ def test_an_assumed_name_beside_another_subject_names_no_procedure(nlp, store) -
     assert not plainly("would a cortisone shot in my knee help?")
     assert not plainly("do you also do cortisone shots for knees?")
     assert plainly("would a facet joint injection help my knee?")
+
+
+def test_other_subject_only_needs_another_subject_and_no_plain_name(nlp, store) -> None:
+    """The one rule the planner and the decline action share (`other_subject_only`)."""
+    from bot.core.responder import other_subject_only
+
+    def only(text: str) -> bool:
+        message = message_with_doc(nlp, text)
+        ProcedureEntityExtractor().process([message])
+        return other_subject_only(message.get("entities") or [], text, store)
+
+    assert only("what is recovery like after a lumbar fusion?")
+    assert only("would a cortisone shot in my knee help?")
+    assert not only("after my lumbar fusion, can I have RFA?")
+    assert not only("what is recovery like afterwards?")
+    # Only the question of a long message counts for the subject.
+    story = "My physical therapist sent me here. What is facet joint syndrome?"
+    assert not other_subject_only([], story, store, "What is facet joint syndrome?")
+    assert other_subject_only([], story, store)

@@ -6,12 +6,7 @@ import pytest
 import spacy
 
 from bot.core.paths import SPACY_MODEL_DIR
-from bot.nlu.spacy_pipeline import PROCEDURE_LABEL, build_pipeline
-
-
-@pytest.fixture(scope="module")
-def nlp(store):
-    return build_pipeline(store)
+from bot.nlu.spacy_pipeline import PROCEDURE_LABEL
 
 
 def _procedures(nlp, text: str) -> list:
@@ -38,6 +33,12 @@ def test_every_alias_maps_to_its_procedure(nlp, store) -> None:
         ("what are facet joints", []),
         ("what are medial branch nerves", []),
         ("does it hurt", []),
+        # Descriptions instead of names (`descriptions` in data/facts.yml).
+        ("ok and the shot that goes right into the joint?", ["fji"]),
+        ("what about the one on the nerves", ["mbb"]),
+        ("is the one that uses heat better?", ["rfa"]),
+        ("does the block work on the nerves or the joint", ["mbb"]),
+        ("does RFA work on the nerves?", ["rfa"]),
     ],
 )
 def test_patient_phrasings(nlp, text: str, expected: list) -> None:

@@ -66,6 +66,9 @@ class Procedure:
     counterpart: Optional[str] = None
     # How patients misspell its names ("facit injection"): recognised like aliases.
     misspellings: Tuple[str, ...] = ()
+    # How patients describe it instead of naming it ("the shot that goes into the
+    # joint"), as spaCy token patterns for the entity ruler.
+    descriptions: Tuple[Tuple[Mapping[str, Any], ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,10 @@ class FactStore:
     # (another surgery, a knee injection, a named painkiller): a question about one that
     # names no procedure is out of scope.
     other_subjects: Tuple[UncoveredSubject, ...] = field(default=())
+    # Words that point back at the last answer's subject ("that", "this") and word
+    # beginnings that keep a question on the procedure instead ("relief", "work").
+    back_pointers: FrozenSet[str] = field(default=frozenset())
+    back_pointer_exceptions: Tuple[str, ...] = field(default=())
 
     # -- lookups ---------------------------------------------------------
     def facts_for(self, topic: str) -> List[Fact]:
@@ -256,13 +263,14 @@ class FactStore:
     def points_back(self, text: str, intent: str, last_topic: Optional[str]) -> bool:
         """True when `text`, classified as `intent`, points back at the last answer's
         subject ("how long does that last?" after the soreness): `points_back_for` of the
-        last topic, a "that" or "this", and no word about relief."""
+        last topic, one of `back_pointers`, and no word starting with one of
+        `back_pointer_exceptions` ("how long does that help?" is about the procedure)."""
         topic = self.topics.get(last_topic or "")
         if topic is None or intent not in topic.points_back_for:
             return False
-        lowered = text.lower()
-        return bool(re.search(r"\b(?:that|this)\b", lowered)) and not re.search(
-            r"\breli\w*|\bwork|\bhelp", lowered
+        words = _words(text)
+        return any(word in self.back_pointers for word in words) and not any(
+            word.startswith(self.back_pointer_exceptions) for word in words
         )
 
     def asks_about_a_part(self, text: str) -> bool:
@@ -387,6 +395,21 @@ def _parse_sources(path: Path, raw: Mapping[str, Any]) -> Dict[str, Source]:
     return sources
 
 
+def _token_patterns(reader: _Reader, name: str) -> Tuple[Tuple[Mapping[str, Any], ...], ...]:
+    """An optional list of spaCy token patterns: each a non-empty list of mappings."""
+    value = reader.raw.get(name)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value:
+        raise reader.fail(name, "must be a non-empty list of token patterns")
+    for pattern in value:
+        if not isinstance(pattern, list) or not pattern:
+            raise reader.fail(name, "every pattern must be a non-empty list of tokens")
+        if not all(isinstance(token, Mapping) and token for token in pattern):
+            raise reader.fail(name, "every token must be a non-empty mapping")
+    return tuple(tuple(pattern) for pattern in value)
+
+
 def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure]:
     procedures = {}
     seen_aliases: Dict[str, str] = {}
@@ -410,6 +433,7 @@ def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure
             assumed_aliases=assumed,
             counterpart=reader.text("counterpart", required=False),
             misspellings=misspellings,
+            descriptions=_token_patterns(reader, "descriptions"),
         )
     for procedure in procedures.values():
         if procedure.counterpart is not None and procedure.counterpart not in procedures:
@@ -612,7 +636,21 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         other_subjects=_parse_uncovered(
             path, top.raw.get("other_subjects", []), topics, "other_subjects"
         ),
+        **_parse_back_pointers(path, top.raw.get("pointing_back")),
     )
+
+
+def _parse_back_pointers(path: Path, raw: Any) -> Dict[str, Any]:
+    """`pointing_back`: the words of `FactStore.points_back` (none when absent)."""
+    if raw is None:
+        return {}
+    reader = _Reader(path, "pointing_back", raw)
+    return {
+        "back_pointers": frozenset(word.lower() for word in reader.text_list("words")),
+        "back_pointer_exceptions": tuple(
+            word.lower() for word in reader.text_list("unless_word_starts")
+        ),
+    }
 
 
 def load_fact_store(path: Path = FACTS_FILE) -> FactStore:

@@ -63,6 +63,23 @@ def names_procedure_plainly(entities: Iterable[Mapping], text: str, store: FactS
     )
 
 
+def other_subject_only(
+    entities: Iterable[Mapping], text: str, store: FactStore, question: Optional[str] = None
+) -> bool:
+    """True when a message asks about a subject outside the procedures and the articles
+    (`other_subjects`: another surgery, a knee injection, a named painkiller) and names
+    no procedure plainly: out of scope, whatever topic it sounds like. The planner and
+    the decline action both decide with this.
+
+    `question` is a long message's question: the subject must be in it, since a physical
+    therapist in the story before "what is facet joint syndrome?" does not make the
+    question another subject's. A procedure named anywhere in `text` counts.
+    """
+    return store.other_subject(question or text) is not None and not names_procedure_plainly(
+        entities, text, store
+    )
+
+
 def assumed_names_note(entities: Iterable[Mapping], text: str, store: FactStore) -> str:
     """'(I took "nerve block" to mean ...)' for names that can mean something else."""
     notes = []

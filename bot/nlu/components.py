@@ -36,7 +36,7 @@ from bot.channels.plain_text import parse_choice_number
 from bot.core import language, safety
 from bot.core.facts import FactStore, ReloadingFactStore
 from bot.core.gibberish import is_gibberish, too_short
-from bot.core.responder import FOLLOW_UP_INTENT, names_procedure_plainly
+from bot.core.responder import FOLLOW_UP_INTENT, other_subject_only
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.focus import question_span
 from bot.nlu.planner import (
@@ -336,8 +336,8 @@ class AnswerPlannerComponent(GraphComponent):
                 ranking,
                 neutral,
                 asked,
-                names_procedure=names_procedure_plainly(
-                    message.get(ENTITIES) or [], message.get(TEXT) or "", facts.store
+                other_subject_only=other_subject_only(
+                    message.get(ENTITIES) or [], message.get(TEXT) or "", facts.store, asked
                 ),
             )
             _force_intent(message, plan.intent, confidence=plan.confidence)

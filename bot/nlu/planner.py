@@ -218,20 +218,18 @@ class AnswerPlanner:
         ranking: Sequence[Mapping],
         neutral_vector: np.ndarray,
         question: str = "",
-        names_procedure: bool = False,
+        other_subject_only: bool = False,
     ) -> Plan:
         """`vector` is the question's meaning; `neutral_vector` the same with names set
-        aside; `question` its text, for the fact store's subjects; `names_procedure`
-        whether the message names one of the procedures anywhere.
+        aside; `question` its text, for the fact store's subjects; `other_subject_only`
+        whether it is about a subject outside the procedures and names none of them
+        (`responder.other_subject_only`).
 
-        A question about a subject of `other_subjects` (another surgery, a knee
-        injection, a named painkiller) that names no procedure is out of scope, whatever
-        the topic it sounds like: the articles say nothing about it.
+        Such a question is out of scope, whatever the topic it sounds like: the articles
+        say nothing about it. Greetings, thanks and the like keep their intent.
         """
         plan = self._plan(vector, ranking, neutral_vector, question)
-        if names_procedure or plan.intent not in self._asking:
-            return plan
-        if self.facts.store.other_subject(question) is None:
+        if not other_subject_only or plan.intent not in self._asking:
             return plan
         return Plan(OUT_OF_SCOPE_INTENT, plan.confidence, (), "other subject")
 

@@ -32,12 +32,22 @@ def _token_variants(token: str) -> List[str]:
 
 
 def alias_patterns(nlp: Language, store: FactStore) -> List[Dict]:
-    """EntityRuler token patterns for every alias, lower-cased, plural-tolerant."""
+    """EntityRuler token patterns for every alias, lower-cased, plural-tolerant, and for
+    every description ("the shot that goes into the joint") as the store gives it."""
     patterns = []
     for alias, procedure_id in sorted(store.alias_table().items()):
         tokens = [token.lower_ for token in nlp.make_doc(alias)]
         pattern = [{"LOWER": {"IN": _token_variants(token)}} for token in tokens]
         patterns.append({"label": PROCEDURE_LABEL, "pattern": pattern, "id": procedure_id})
+    for procedure in store.procedures.values():
+        for description in procedure.descriptions:
+            patterns.append(
+                {
+                    "label": PROCEDURE_LABEL,
+                    "pattern": [dict(token) for token in description],
+                    "id": procedure.id,
+                }
+            )
     return patterns
 
 

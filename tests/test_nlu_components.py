@@ -188,6 +188,7 @@ def test_other_subject_only_needs_another_subject_and_no_plain_name(nlp, store) 
     assert only("would a cortisone shot in my knee help?")
     assert not only("after my lumbar fusion, can I have RFA?")
     assert not only("what is recovery like afterwards?")
+    assert only("how is a sacroiliac joint injection done?")
     # Only the question of a long message counts for the subject.
     story = "My physical therapist sent me here. What is facet joint syndrome?"
     assert not other_subject_only([], story, store, "What is facet joint syndrome?")

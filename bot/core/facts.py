@@ -182,6 +182,9 @@ class FactStore:
     other_subjects: Tuple[UncoveredSubject, ...] = field(default=())
     # Words that point back at the last answer's subject ("that", "this") and word
     # beginnings that keep a question on the procedure instead ("relief", "work").
+    # Names that hold a procedure's name but mean another treatment ("knee joint
+    # injection", "SI joint block"), as spaCy token patterns: they name no procedure.
+    not_procedures: Tuple[Tuple[Mapping[str, Any], ...], ...] = field(default=())
     back_pointers: FrozenSet[str] = field(default=frozenset())
     back_pointer_exceptions: Tuple[str, ...] = field(default=())
 
@@ -636,6 +639,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         other_subjects=_parse_uncovered(
             path, top.raw.get("other_subjects", []), topics, "other_subjects"
         ),
+        not_procedures=_token_patterns(top, "not_procedures"),
         **_parse_back_pointers(path, top.raw.get("pointing_back")),
     )
 

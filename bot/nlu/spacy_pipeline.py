@@ -20,6 +20,9 @@ from bot.core.facts import FactStore, load_fact_store
 from bot.core.paths import FACTS_FILE, SPACY_MODEL_DIR
 
 PROCEDURE_LABEL = "procedure"
+# Another treatment whose name holds a procedure's ("knee joint injection"): matched so
+# that the longer match wins over the alias inside it, and never made a procedure entity.
+NOT_PROCEDURE_LABEL = "not_procedure"
 PIPELINE_NAME = "en_spine_faq"
 
 
@@ -32,8 +35,9 @@ def _token_variants(token: str) -> List[str]:
 
 
 def alias_patterns(nlp: Language, store: FactStore) -> List[Dict]:
-    """EntityRuler token patterns for every alias, lower-cased, plural-tolerant, and for
-    every description ("the shot that goes into the joint") as the store gives it."""
+    """EntityRuler token patterns for every alias, lower-cased, plural-tolerant, for
+    every description ("the shot that goes into the joint") as the store gives it, and
+    for the other treatments whose names hold an alias (`not_procedures`)."""
     patterns = []
     for alias, procedure_id in sorted(store.alias_table().items()):
         tokens = [token.lower_ for token in nlp.make_doc(alias)]
@@ -48,6 +52,10 @@ def alias_patterns(nlp: Language, store: FactStore) -> List[Dict]:
                     "id": procedure.id,
                 }
             )
+    for pattern in store.not_procedures:
+        patterns.append(
+            {"label": NOT_PROCEDURE_LABEL, "pattern": [dict(token) for token in pattern]}
+        )
     return patterns
 
 

@@ -57,19 +57,35 @@ def test_a_plain_topic_question_the_classifier_doubted_is_covered_after_all(
     planner, encoder
 ) -> None:
     ranking = [
-        {"name": "ask_uncovered", "confidence": 0.55},
-        {"name": "ask_imaging", "confidence": 0.3},
+        {"name": "ask_uncovered", "confidence": 0.75},
+        {"name": "ask_imaging", "confidence": 0.2},
     ]
     text = "do they use x-ray to guide the needle"
     vector, neutral = encoder.encode([text, planner.facts.neutral(text)])
     result = planner.plan(vector, ranking, neutral, text)
     assert result.intent == "ask_imaging" and result.reason == "covered after all"
     # Not when DIET's runner-up is another topic, nor when a not-covered subject is named.
-    other = [ranking[0], {"name": "ask_pain", "confidence": 0.3}]
+    other = [ranking[0], {"name": "ask_pain", "confidence": 0.2}]
     assert planner.plan(vector, other, neutral, text).intent == "ask_uncovered"
     sedated = "do they use x-ray to guide the needle while i am sedated"
     vector, neutral = encoder.encode([sedated, planner.facts.neutral(sedated)])
     assert planner.plan(vector, ranking, neutral, sedated).intent == "ask_uncovered"
+
+
+def test_an_unsure_not_covered_with_a_close_fact_is_covered_after_all(planner, encoder) -> None:
+    """DIET unsure (below `weak_confidence`) that a comparison is not covered, a fact as
+    close as an unsure guess may move to, and no uncovered subject: that fact's topic."""
+    text = "are facet joint injections and medial branch blocks both done as outpatients?"
+    vector, neutral = encoder.encode([text, planner.facts.neutral(text)])
+    unsure = [{"name": "ask_uncovered", "confidence": 0.4}]
+    result = planner.plan(vector, unsure, neutral, text)
+    assert result.intent == "ask_recovery" and result.reason == "covered after all"
+    assert "recovery_outpatient" in result.facts
+    sure = [{"name": "ask_uncovered", "confidence": 0.95}]
+    assert planner.plan(vector, sure, neutral, text).intent == "ask_uncovered"
+    sedated = text + " and are you sedated?"
+    vector, neutral = encoder.encode([sedated, planner.facts.neutral(sedated)])
+    assert planner.plan(vector, unsure, neutral, sedated).intent == "ask_uncovered"
 
 
 def test_a_close_fact_of_another_topic_moves_the_question(planner, encoder) -> None:

@@ -70,7 +70,8 @@ class PlannerSettings:
     retopic_similarity: float = 0.75
     retopic_margin: float = 0.15
     # When DIET is unsure (below `weak_confidence`), a looser match moves it too: a
-    # comparison's wording ("X vs Y, same or different?") can drown its topic words.
+    # comparison's wording ("X vs Y, same or different?") can drown its topic words, and
+    # an unsure "not covered" with a fact this close and no uncovered subject is covered.
     weak_confidence: float = 0.6
     weak_retopic_similarity: float = 0.55
     weak_retopic_margin: float = 0.15
@@ -256,7 +257,7 @@ class AnswerPlanner:
                 return self._topic_plan(best_topic, confidence, scored, best_any, "fact match")
             return Plan(FALLBACK_INTENT, confidence)
         if intent == UNCOVERED_INTENT and self._covered_after_all(
-            ranking, best_topic, best_any, question
+            ranking, best_topic, best_any, question, confidence
         ):
             return self._topic_plan(best_topic, confidence, scored, best_any, "covered after all")
         topic = store.topic_for_intent(intent)
@@ -287,12 +288,21 @@ class AnswerPlanner:
         best_topic: Optional[Topic],
         best_any: float,
         question: str,
+        confidence: float,
     ) -> bool:
         """True when a question DIET put among the not-covered ones is answered by the
-        closest fact after all: it matches closely, DIET's own runner-up is that fact's
-        topic, and the question names no subject the articles don't cover."""
+        closest fact after all, and names no subject the articles don't cover: it matches
+        closely and DIET's own runner-up is that fact's topic, or DIET was unsure (below
+        `weak_confidence`) and the fact is as close as an unsure guess may move to
+        (`weak_retopic_similarity`: "are both done as outpatients?" is the recovery fact)."""
         settings = self.settings
-        if best_topic is None or not best_topic.intent or best_any < settings.covered_similarity:
+        if best_topic is None or not best_topic.intent:
+            return False
+        if self.facts.store.uncovered_subject(question, best_topic.id) is not None:
+            return False
+        if confidence < settings.weak_confidence and best_any >= settings.weak_retopic_similarity:
+            return True
+        if best_any < settings.covered_similarity:
             return False
         others = [
             item for item in ranking if item.get("name") not in (UNCOVERED_INTENT, FALLBACK_INTENT)
@@ -301,7 +311,6 @@ class AnswerPlanner:
             bool(others)
             and others[0].get("name") == best_topic.intent
             and float(others[0].get("confidence") or 0.0) >= settings.covered_runner_up
-            and self.facts.store.uncovered_subject(question, best_topic.id) is None
         )
 
     def _topic_plan(

@@ -93,6 +93,26 @@ async def test_follow_up_reads_the_slot(store, domain) -> None:
     assert events == [SlotSet("topic", "duration")]
 
 
+async def test_an_unsure_guess_after_an_answer_stays_on_its_topic(store, domain) -> None:
+    """`context_prior`: "why do they matter?" after the nerves, guessed as facet joints."""
+    ranking = [
+        {"name": "ask_facet_joints", "confidence": 0.3},
+        {"name": "ask_medial_branch_nerves", "confidence": 0.25},
+    ]
+    slots = {"topic": "medial_branch_nerves"}
+    tracker = make_tracker("why do they matter?", "ask_facet_joints", [], slots, ranking)
+    message, events = await run(act.ActionAnswerQuestion(), tracker, domain)
+    nerves = store.facts_for("medial_branch_nerves")
+    assert any(fact.answer in message["text"] for fact in nerves)
+    assert not events  # still the topic the slot holds
+    # A procedure named in the message: the guess stands.
+    named = make_tracker(
+        "why does the block matter?", "ask_facet_joints", [procedure_entity("mbb")], slots, ranking
+    )
+    message, events = await run(act.ActionAnswerQuestion(), named, domain)
+    assert SlotSet("topic", "facet_joints") in events
+
+
 async def test_answer_question_gives_emergency_advice_on_a_red_flag(domain) -> None:
     tracker = flagged("does it hurt? also my groin is numb", "ask_pain")
     message, events = await run(act.ActionAnswerQuestion(), tracker, domain)

@@ -161,6 +161,36 @@ def test_pointing_back_words_come_from_the_data(tmp_path: Path) -> None:
     assert not store.points_back("does that hurt?", "ask_pain", "pain")
 
 
+def test_an_unsure_guess_right_after_an_answer_leans_to_its_topics(store) -> None:
+    """`context_prior`: the last topic, or one it offers next, ranked high enough wins
+    over an unsure guess at an unrelated topic; a sure guess or a non-topic stays."""
+    prior = store.context_prior
+    unsure, low = prior.below_confidence - 0.2, prior.runner_up_at_least
+    ranking = [
+        {"name": "ask_facet_joints", "confidence": unsure},
+        {"name": "ask_pain", "confidence": 0.5},
+        {"name": "ask_medial_branch_nerves", "confidence": low},
+    ]
+    assert store.intent_in_context(ranking, "medial_branch_nerves") == "ask_medial_branch_nerves"
+    # A topic the last answer offers next counts (medial_branch_nerves offers next_steps).
+    offered = [ranking[0], {"name": "ask_next_steps", "confidence": low}]
+    assert store.intent_in_context(offered, "medial_branch_nerves") == "ask_next_steps"
+    assert store.intent_in_context(ranking, None) == "ask_facet_joints"
+    too_low = [ranking[0], {"name": "ask_medial_branch_nerves", "confidence": low / 2}]
+    assert store.intent_in_context(too_low, "medial_branch_nerves") == "ask_facet_joints"
+    sure = [{"name": "ask_facet_joints", "confidence": prior.below_confidence}] + ranking[1:]
+    assert store.intent_in_context(sure, "medial_branch_nerves") == "ask_facet_joints"
+    personal = [{"name": "ask_personal_advice", "confidence": unsure}] + ranking[1:]
+    assert store.intent_in_context(personal, "medial_branch_nerves") == "ask_personal_advice"
+
+
+@pytest.mark.parametrize("value", ["high", 1.5, -0.1, True])
+def test_context_prior_numbers_are_shares(tmp_path: Path, value) -> None:
+    block = f"context_prior:\n  below_confidence: {value}\n  runner_up_at_least: 0.1\n"
+    with pytest.raises(FactStoreError, match="below_confidence"):
+        load_fact_store(write(tmp_path, "broken.yml", GOOD_STORE + "\n" + block))
+
+
 def test_invalid_yaml_and_missing_file_fail_clearly(tmp_path: Path) -> None:
     with pytest.raises(FactStoreError, match="not valid YAML"):
         load_fact_store(write(tmp_path, "bad.yml", "facts: [unclosed"))

@@ -142,6 +142,16 @@ class Sameness:
     topic: str
 
 
+@dataclass(frozen=True)
+class ContextPrior:
+    """Right after an answer, an unsure guess (combined score below `below_confidence`)
+    at an unrelated topic gives way to that answer's topic or one it offers next, when
+    DIET ranked it at least `runner_up_at_least`."""
+
+    below_confidence: float
+    runner_up_at_least: float
+
+
 def _words(text: str) -> List[str]:
     """The lower-cased words of `text` ("don't" is one word)."""
     return re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower())
@@ -185,6 +195,7 @@ class FactStore:
     # Names that hold a procedure's name but mean another treatment ("knee joint
     # injection", "SI joint block"), as spaCy token patterns: they name no procedure.
     not_procedures: Tuple[Tuple[Mapping[str, Any], ...], ...] = field(default=())
+    context_prior: Optional[ContextPrior] = None
     back_pointers: FrozenSet[str] = field(default=frozenset())
     back_pointer_exceptions: Tuple[str, ...] = field(default=())
 
@@ -275,6 +286,32 @@ class FactStore:
         return any(word in self.back_pointers for word in words) and not any(
             word.startswith(self.back_pointer_exceptions) for word in words
         )
+
+    def intent_in_context(
+        self, ranking: Sequence[Mapping[str, Any]], last_topic: Optional[str]
+    ) -> Optional[str]:
+        """The intent to answer, given the NLU's `ranking` (its pick first, with the
+        planner's combined score) and the topic answered last (`context_prior`).
+
+        "Why do they matter?" right after the medial branch nerves, guessed unsurely
+        as facet joints, stays on the nerves; a topic the last answer offers next counts
+        too. Only topics give way to topics, and only to one DIET ranked high enough.
+        """
+        top = (ranking[0].get("name") if ranking else None) or None
+        prior, last = self.context_prior, self.topics.get(last_topic or "")
+        if prior is None or last is None or top is None or self.topic_for_intent(top) is None:
+            return top
+        if float(ranking[0].get("confidence") or 0.0) >= prior.below_confidence:
+            return top
+        near = {last.intent} | {self.topics[t].intent for t in last.follow_ups}
+        if top in near:
+            return top
+        for item in ranking[1:]:
+            if item.get("name") in near and float(item.get("confidence") or 0.0) >= (
+                prior.runner_up_at_least
+            ):
+                return item.get("name")
+        return top
 
     def asks_about_a_part(self, text: str) -> bool:
         """True when a follow-up that names no procedure names something else instead,
@@ -369,6 +406,13 @@ class _Reader:
         if not all(isinstance(item, str) and item.strip() for item in value):
             raise self.fail(name, "every item must be non-empty text")
         return tuple(item.strip() for item in value)
+
+    def share(self, name: str) -> float:
+        """A number from 0 to 1."""
+        value = self.raw.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise self.fail(name, "must be a number from 0 to 1")
+        return float(value)
 
     def mapping(self, name: str) -> Mapping[str, Any]:
         value = self.raw.get(name)
@@ -640,7 +684,18 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
             path, top.raw.get("other_subjects", []), topics, "other_subjects"
         ),
         not_procedures=_token_patterns(top, "not_procedures"),
+        context_prior=_parse_context_prior(path, top.raw.get("context_prior")),
         **_parse_back_pointers(path, top.raw.get("pointing_back")),
+    )
+
+
+def _parse_context_prior(path: Path, raw: Any) -> Optional[ContextPrior]:
+    if raw is None:
+        return None
+    reader = _Reader(path, "context_prior", raw)
+    return ContextPrior(
+        below_confidence=reader.share("below_confidence"),
+        runner_up_at_least=reader.share("runner_up_at_least"),
     )
 
 

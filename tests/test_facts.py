@@ -104,6 +104,12 @@ def test_good_fixture_loads(tmp_path: Path) -> None:
             "procedure 'fji'",
             "descriptions",
         ),
+        (
+            "aliases: [facet shot]",
+            "aliases: [facet shot]\n    descriptions: [[{LOWER: {IN: [shot, on]}}]]",
+            "procedure 'fji'",
+            "descriptions",
+        ),
         # A fact may only need another fact of its own topic.
         (
             "answer: A short plain answer.",

@@ -143,6 +143,15 @@ class Sameness:
 
 
 @dataclass(frozen=True)
+class PointingBack:
+    """Words that point back at the last answer's subject ("that", "this"), and word
+    beginnings that keep a question on the procedure instead ("relief", "work")."""
+
+    words: FrozenSet[str]
+    unless_word_starts: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ContextPrior:
     """Right after an answer, an unsure guess (combined score below `below_confidence`)
     at an unrelated topic gives way to that answer's topic or one it offers next, when
@@ -190,14 +199,11 @@ class FactStore:
     # (another surgery, a knee injection, a named painkiller): a question about one that
     # names no procedure is out of scope.
     other_subjects: Tuple[UncoveredSubject, ...] = field(default=())
-    # Words that point back at the last answer's subject ("that", "this") and word
-    # beginnings that keep a question on the procedure instead ("relief", "work").
     # Names that hold a procedure's name but mean another treatment ("knee joint
     # injection", "SI joint block"), as spaCy token patterns: they name no procedure.
     not_procedures: Tuple[Tuple[Mapping[str, Any], ...], ...] = field(default=())
     context_prior: Optional[ContextPrior] = None
-    back_pointers: FrozenSet[str] = field(default=frozenset())
-    back_pointer_exceptions: Tuple[str, ...] = field(default=())
+    pointing_back: Optional[PointingBack] = None
 
     # -- lookups ---------------------------------------------------------
     def facts_for(self, topic: str) -> List[Fact]:
@@ -277,14 +283,14 @@ class FactStore:
     def points_back(self, text: str, intent: str, last_topic: Optional[str]) -> bool:
         """True when `text`, classified as `intent`, points back at the last answer's
         subject ("how long does that last?" after the soreness): `points_back_for` of the
-        last topic, one of `back_pointers`, and no word starting with one of
-        `back_pointer_exceptions` ("how long does that help?" is about the procedure)."""
-        topic = self.topics.get(last_topic or "")
-        if topic is None or intent not in topic.points_back_for:
+        last topic, one of the `pointing_back` words, and no word starting with one of its
+        exceptions ("how long does that help?" is about the procedure)."""
+        topic, cues = self.topics.get(last_topic or ""), self.pointing_back
+        if topic is None or cues is None or intent not in topic.points_back_for:
             return False
         words = _words(text)
-        return any(word in self.back_pointers for word in words) and not any(
-            word.startswith(self.back_pointer_exceptions) for word in words
+        return any(word in cues.words for word in words) and not any(
+            word.startswith(cues.unless_word_starts) for word in words
         )
 
     def intent_in_context(
@@ -297,7 +303,7 @@ class FactStore:
         as facet joints, stays on the nerves; a topic the last answer offers next counts
         too. Only topics give way to topics, and only to one DIET ranked high enough.
         """
-        top = (ranking[0].get("name") if ranking else None) or None
+        top = ranking[0].get("name") if ranking else None
         prior, last = self.context_prior, self.topics.get(last_topic or "")
         if prior is None or last is None or top is None or self.topic_for_intent(top) is None:
             return top
@@ -454,7 +460,22 @@ def _token_patterns(reader: _Reader, name: str) -> Tuple[Tuple[Mapping[str, Any]
             raise reader.fail(name, "every pattern must be a non-empty list of tokens")
         if not all(isinstance(token, Mapping) and token for token in pattern):
             raise reader.fail(name, "every token must be a non-empty mapping")
+        if any(_holds_true_or_false(token) for token in pattern):
+            # YAML reads a bare on, off, yes or no as true or false.
+            raise reader.fail(name, "a word list holds true or false: quote on, off, yes, no")
     return tuple(tuple(pattern) for pattern in value)
+
+
+def _holds_true_or_false(token: Mapping[str, Any]) -> bool:
+    """True when one of a token's word lists ({"LOWER": {"IN": [...]}}) holds a boolean."""
+    return any(
+        isinstance(word, bool)
+        for condition in token.values()
+        if isinstance(condition, Mapping)
+        for words in condition.values()
+        if isinstance(words, list)
+        for word in words
+    )
 
 
 def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure]:
@@ -685,7 +706,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         ),
         not_procedures=_token_patterns(top, "not_procedures"),
         context_prior=_parse_context_prior(path, top.raw.get("context_prior")),
-        **_parse_back_pointers(path, top.raw.get("pointing_back")),
+        pointing_back=_parse_pointing_back(path, top.raw.get("pointing_back")),
     )
 
 
@@ -699,17 +720,14 @@ def _parse_context_prior(path: Path, raw: Any) -> Optional[ContextPrior]:
     )
 
 
-def _parse_back_pointers(path: Path, raw: Any) -> Dict[str, Any]:
-    """`pointing_back`: the words of `FactStore.points_back` (none when absent)."""
+def _parse_pointing_back(path: Path, raw: Any) -> Optional[PointingBack]:
     if raw is None:
-        return {}
+        return None
     reader = _Reader(path, "pointing_back", raw)
-    return {
-        "back_pointers": frozenset(word.lower() for word in reader.text_list("words")),
-        "back_pointer_exceptions": tuple(
-            word.lower() for word in reader.text_list("unless_word_starts")
-        ),
-    }
+    return PointingBack(
+        words=frozenset(word.lower() for word in reader.text_list("words")),
+        unless_word_starts=tuple(word.lower() for word in reader.text_list("unless_word_starts")),
+    )
 
 
 def load_fact_store(path: Path = FACTS_FILE) -> FactStore:

@@ -29,25 +29,19 @@ class ActionAnswerQuestion(Action):
         return "action_answer_question"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> Events:
-        store = fact_store()
-        entities = tracker.latest_message.get("entities") or []
-        intent = latest_intent(tracker)
-        if not responder.procedures_named(entities, store):
-            # An unsure guess right after an answer leans to that answer's topics.
-            ranking = tracker.latest_message.get("intent_ranking") or []
-            intent = store.intent_in_context(ranking, tracker.get_slot("topic")) or intent
         reply = responder.answer_question(
-            store,
+            fact_store(),
             clinic_settings(),
-            intent=intent,
+            intent=latest_intent(tracker),
             text=latest_text(tracker),
-            entities=entities,
+            entities=tracker.latest_message.get("entities") or [],
             current_procedure=procedure_before_message(tracker),
             red_flag=latest_red_flag(tracker),
             plan=tracker.latest_message.get("answer_plan"),
             last_topic=tracker.get_slot("topic"),
             question=latest_question(tracker),
             last_compared=tracker.get_slot("compared") or (),
+            ranking=tracker.latest_message.get("intent_ranking") or [],
         )
         return send(dispatcher, reply, tracker)
 

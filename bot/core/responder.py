@@ -144,6 +144,7 @@ def answer_question(
     last_topic: Optional[str] = None,
     question: Optional[str] = None,
     last_compared: Sequence[str] = (),
+    ranking: Sequence[Mapping[str, Any]] = (),
 ) -> Reply:
     """The reply to a question classified as `intent`.
 
@@ -154,13 +155,17 @@ def answer_question(
     bot/nlu/focus.py): a subject the articles don't cover that the question asks about
     gets the not-covered answer; one only the story mentions ("since my second
     pregnancy") gets the answer and a line saying the articles don't cover it, so no
-    subject the patient raised goes unanswered.
+    subject the patient raised goes unanswered. `ranking` is the NLU's intent ranking:
+    a message naming no procedure that it guessed unsurely as an unrelated topic leans
+    to the last answer's topics (`FactStore.intent_in_context`).
     """
     urgent = emergency_reply(red_flag, settings)
     if urgent is not None:
         return urgent
 
     named = procedures_named(entities, store)
+    if not named:
+        intent = store.intent_in_context(ranking, last_topic) or intent
     chosen = None
     if intent in (FOLLOW_UP_INTENT, ELABORATE_INTENT):
         not_covered, subject = answers.not_covered_subject(store, last_topic)

@@ -298,10 +298,18 @@ class AnswerPlanner:
         settings = self.settings
         if best_topic is None or not best_topic.intent:
             return False
-        if self.facts.store.uncovered_subject(question, best_topic.id) is not None:
+        unsure_and_close = (
+            confidence < settings.weak_confidence and best_any >= settings.weak_retopic_similarity
+        )
+        if not unsure_and_close and not self._runner_up_agrees(ranking, best_topic, best_any):
             return False
-        if confidence < settings.weak_confidence and best_any >= settings.weak_retopic_similarity:
-            return True
+        return self.facts.store.uncovered_subject(question, best_topic.id) is None
+
+    def _runner_up_agrees(
+        self, ranking: Sequence[Mapping], best_topic: Topic, best_any: float
+    ) -> bool:
+        """The closest fact matches closely and DIET's runner-up is that fact's topic."""
+        settings = self.settings
         if best_any < settings.covered_similarity:
             return False
         others = [

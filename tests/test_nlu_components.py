@@ -193,3 +193,55 @@ def test_other_subject_only_needs_another_subject_and_no_plain_name(nlp, store) 
     story = "My physical therapist sent me here. What is facet joint syndrome?"
     assert not other_subject_only([], story, store, "What is facet joint syndrome?")
     assert other_subject_only([], story, store)
+
+
+def test_sentence_features_only_keeps_sentence_features_and_one_placeholder_token() -> None:
+    import numpy as np
+    import scipy.sparse
+    from rasa.shared.nlu.training_data.features import Features
+
+    from bot.nlu.components import SentenceFeaturesOnly
+
+    tokens = scipy.sparse.coo_matrix(np.eye(4, 50))
+    sentence = scipy.sparse.coo_matrix(np.ones((1, 50)))
+    message = Message(data={TEXT: "does it hurt?"})
+    message.features = [
+        Features(tokens, "sequence", TEXT, "CountVectorsFeaturizer"),
+        Features(sentence, "sentence", TEXT, "CountVectorsFeaturizer"),
+        Features(np.ones((1, 384)), "sentence", TEXT, "SentenceEncoderFeaturizer"),
+        Features(np.ones((1, 3)), "sentence", "intent", "CountVectorsFeaturizer"),
+    ]
+    untouched = Message(data={TEXT: "hi"})  # nothing token-level: left as it is
+    untouched.features = [Features(np.ones((1, 384)), "sentence", TEXT, "x")]
+
+    SentenceFeaturesOnly().process([message, untouched])
+
+    sequence, sentences = message.get_sparse_features(TEXT)
+    assert sequence is None and sentences.features.shape == (1, 50)
+    dense_sequence, dense_sentence = message.get_dense_features(TEXT)
+    assert dense_sequence.features.shape == (1, 1) and not dense_sequence.features.any()
+    assert dense_sentence.features.shape == (1, 384)
+    assert [f.attribute for f in message.features].count("intent") == 1
+    assert len(untouched.features) == 1
+
+
+def test_token_features_are_dropped_only_before_a_diet_that_cannot_read_them() -> None:
+    """SentenceFeaturesOnly is sound only while DIET has no transformer (nothing mixes
+    token positions into the sentence one) and no entity recognition or masked language
+    model (the only readers of token positions), and it sits after every featurizer."""
+    import yaml
+
+    from bot.core.paths import PROJECT_ROOT
+
+    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+    names = [step["name"] for step in pipeline]
+    placeholder = names.index("bot.nlu.components.SentenceFeaturesOnly")
+    diet_index = names.index("DIETClassifier")
+    featurizers = [i for i, name in enumerate(names) if "Featurizer" in name]
+    assert max(featurizers) < placeholder < diet_index
+    diet = pipeline[diet_index]
+    assert diet["number_of_transformer_layers"] == 0
+    assert diet["entity_recognition"] is False
+    assert not diet.get("use_masked_language_model", False)
+    assert names.count("DIETClassifier") == 1
+    assert not any("ResponseSelector" in name for name in names)

@@ -23,12 +23,14 @@ from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturiz
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.constants import (
     ENTITIES,
+    FEATURE_TYPE_SEQUENCE,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
     PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -216,6 +218,49 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
         """Nothing to check beyond the featurizer alias."""
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceFeaturesOnly(_BuiltFromConfig):
+    """Replaces the text's token-level (sequence) features with one empty placeholder.
+
+    DIET without transformer layers classifies the intent from the sentence position
+    alone: each position goes through its own feed-forward layers and nothing mixes
+    them, so token-level features cannot change an intent. DIET still batches, pads and
+    embeds them, which was most of its training time. Its sequence layer insists on
+    some token-level feature, so each message keeps one: a single zero, one "token"
+    long. Only valid while DIET has `number_of_transformer_layers: 0` and no entity
+    recognition, as `config.yml` sets (tests/test_nlu_components.py holds the two
+    together).
+    """
+
+    @staticmethod
+    def _placeholder() -> Features:
+        return Features(
+            np.zeros((1, 1), dtype=np.float32),
+            FEATURE_TYPE_SEQUENCE,
+            TEXT,
+            SentenceFeaturesOnly.__name__,
+        )
+
+    @classmethod
+    def _replace(cls, messages: List[Message]) -> None:
+        for message in messages:
+            kept = [
+                feature
+                for feature in message.features
+                if not (feature.attribute == TEXT and feature.type == FEATURE_TYPE_SEQUENCE)
+            ]
+            if len(kept) < len(message.features):
+                message.features = kept + [cls._placeholder()]
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._replace(messages)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._replace(training_data.training_examples)
+        return training_data
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

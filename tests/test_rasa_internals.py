@@ -1,9 +1,10 @@
 """bot/server/rasa_internals.py: every private name we use exists on the pinned versions,
-and the two speed-ups are indistinguishable from Rasa's own code.
+and the three speed-ups are indistinguishable from Rasa's own code.
 
-The fixes replace two Rasa methods, so those tests compare the replacement with the
-original on the same input: same accepted replies, same errors, same classes. Every
-patch is undone when this module's tests end, so no other test runs with it.
+The fixes replace three Rasa methods, so those tests compare the replacement with the
+original on the same input: same accepted replies, same errors, same classes, the same
+intent rankings from the trained model. Every patch is undone when this module's tests
+end, so no other test runs with it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rasa.core.actions.action import RemoteAction  # noqa: E402
 from rasa.shared.core import events as rasa_events  # noqa: E402
 from rasa.shared.utils.common import all_subclasses  # noqa: E402
 from rasa.utils.endpoints import EndpointConfig  # noqa: E402
+from rasa.utils.tensorflow.models import RasaModel  # noqa: E402
 
 VALID_REPLIES: List[Dict[str, Any]] = [
     {},
@@ -67,11 +69,13 @@ def _patched_outcome(action: RemoteAction, reply: Dict[str, Any]) -> Any:
 def installed() -> Iterator[List[str]]:
     validate = RemoteAction._validate_action_result
     resolve = rasa_events.Event.__dict__["resolve_by_type"]
+    load = RasaModel.__dict__["load"]
     try:
         yield rasa_internals.install()
     finally:
         RemoteAction._validate_action_result = validate
         rasa_events.Event.resolve_by_type = resolve
+        RasaModel.load = load
 
 
 def test_the_pinned_versions_have_every_private_name_we_use() -> None:
@@ -115,13 +119,22 @@ def test_tracker_store_behind_the_fail_safe_wrapper() -> None:
     assert not rasa_internals.route_tracker_store_errors(None, errors.append)
 
 
-def test_install_reports_both_fixes_and_is_idempotent(installed) -> None:
-    assert installed == ["action reply validator built once", "event class lookup cached"]
+INSTALLED = [
+    "action reply validator built once",
+    "event class lookup cached",
+    "DIET weights built eagerly at load",
+]
+
+
+def test_install_reports_every_fix_and_is_idempotent(installed) -> None:
+    assert installed == INSTALLED
     validate = RemoteAction._validate_action_result
     resolve = rasa_events.Event.resolve_by_type
+    load = RasaModel.__dict__["load"]
     assert rasa_internals.install() == installed
     assert RemoteAction._validate_action_result is validate  # not wrapped twice
     assert rasa_events.Event.resolve_by_type is resolve
+    assert RasaModel.__dict__["load"] is load
 
 
 def test_another_rasa_version_is_left_alone(installed) -> None:
@@ -220,8 +233,50 @@ def test_launcher_installs_the_fixes_then_runs_rasa() -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (
-        "rasa speed-ups: action reply validator built once; event class lookup cached"
-        in result.stderr
-    )
+    assert f"rasa speed-ups: {'; '.join(INSTALLED)}" in result.stderr
     assert "Rasa Version      :         3.6.21" in result.stdout, result.stdout
+
+
+@pytest.mark.slow
+def test_eagerly_built_diet_predicts_exactly_as_rasas_load(installed) -> None:
+    """The trained model loaded both ways ranks every intent of every message the same,
+    and the patched load leaves prediction traced (not eager), as Rasa's does."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    from harness.servers import MODEL_FILE
+
+    texts = [
+        "does it hurt?",
+        "which lasts longer, the block or the ablation?",
+        "wat is a mbb",
+        "can I drive home after RFA",
+        "my legs went numb and I can't pee",
+        "the injection, the pain go away for how many time?",
+    ]
+    patched = RasaModel.__dict__["load"]
+    assert getattr(patched.__func__, "__wrapped__", None) is not None
+
+    def rankings() -> List[Any]:
+        agent = Agent.load(str(MODEL_FILE))
+        diet = [
+            node._component
+            for node in agent.processor.graph_runner._instantiated_nodes.values()
+            if type(node._component).__name__ == "DIETClassifier"
+        ]
+        assert len(diet) == 1 and diet[0].model.run_eagerly is False
+        parsed = [asyncio.run(agent.parse_message(text)) for text in texts]
+        return [[(i["name"], i["confidence"]) for i in p["intent_ranking"]] for p in parsed]
+
+    with_patch = rankings()
+    RasaModel.load = classmethod(patched.__func__.__wrapped__)
+    try:
+        without = rankings()
+    finally:
+        RasaModel.load = patched
+    assert [[name for name, _ in r] for r in with_patch] == [
+        [name for name, _ in r] for r in without
+    ]
+    for ours, theirs in zip(with_patch, without, strict=True):
+        assert [c for _, c in ours] == pytest.approx([c for _, c in theirs], abs=1e-6)

@@ -3,13 +3,17 @@
 Rasa Open Source 3.6 (and python-engineio, python-socketio and Sanic-CORS under it) has
 no public hook for a few things this project needs. Each is reached here, and only here:
 
-- two measured per-turn CPU fixes (docs/benchmarks.md, "Where a turn's time goes"):
+- three measured CPU fixes, two per turn (docs/benchmarks.md, "Where a turn's time goes"):
   `RemoteAction._validate_action_result` re-checks Rasa's 3.8 kB reply schema against
   the JSON Schema metaschema on every call (about 45 ms of a 60-80 ms turn), so the
   validator is built once per action class (a reply it accepts is one `jsonschema`
   accepts; any other goes to Rasa's own method and fails with Rasa's message); and
   `Event.resolve_by_type` walks every `Event` subclass for each stored event, so found
-  classes are remembered (unknown names still go through Rasa);
+  classes are remembered (unknown names still go through Rasa); and one at start-up:
+  `RasaModel.load` builds DIET's weights by fitting one example, and traced Keras's
+  whole training step into a graph for that single step (about 3-4 s of a 20 s start),
+  so that step runs eagerly; the trained weights are then loaded and prediction is
+  traced as before;
 - log privacy after Rasa's command line replaces structlog's processors
   (`rasa.__main__.configure_structlog`);
 - the configured tracker store inside Rasa's fail-safe wrapper, and its error callback
@@ -125,7 +129,7 @@ def check() -> List[str]:
     return problems
 
 
-# --- the two speed-ups -------------------------------------------------------------------
+# --- the speed-ups -----------------------------------------------------------------------
 
 
 def _cached_validation(original: Callable[[Any, Dict[str, Any]], bool]) -> Callable:
@@ -167,10 +171,47 @@ def _cached_event_lookup(original: Callable[..., Optional[type]]) -> Callable:
     return resolve_by_type
 
 
+def _eager_build_load(original: Callable[..., Any]) -> Callable:
+    """RasaModel.load (Rasa 3.6.21's body) with its one building step run eagerly.
+
+    The same Keras calls in the same order: only `run_eagerly` differs while the
+    weights are built, then it is set back to the model's own setting before the
+    trained weights are used.
+    """
+    import tensorflow as tf
+    from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
+    from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+
+    def load(
+        cls: Any,
+        model_file_name: str,
+        model_data_example: Any,
+        predict_data_example: Any = None,
+        finetune_mode: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        model = cls(*args, **kwargs)
+        learning_rate = kwargs.get("config", {}).get(LEARNING_RATE, 0.001)
+        run_eagerly = kwargs.get("config", {}).get(RUN_EAGERLY)
+        model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), run_eagerly=True)
+        model.fit(RasaBatchDataGenerator(model_data_example, batch_size=1), verbose=False)
+        model.run_eagerly = run_eagerly
+        model.load_weights(model_file_name)
+        if not finetune_mode and predict_data_example:
+            model.run_inference(predict_data_example)
+        return model
+
+    setattr(load, _MARK, True)
+    load.__wrapped__ = original  # type: ignore[attr-defined]
+    return load
+
+
 def install(rasa_version: Optional[str] = None) -> List[str]:
-    """Apply both speed-ups once; returns their names (empty when Rasa is not supported)."""
+    """Apply the speed-ups once; returns their names (empty when Rasa is not supported)."""
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core.events import Event
+    from rasa.utils.tensorflow.models import RasaModel
 
     if not rasa_supported(rasa_version):
         logger.warning(
@@ -188,6 +229,10 @@ def install(rasa_version: Optional[str] = None) -> List[str]:
     if not getattr(resolve, _MARK, False):
         Event.resolve_by_type = staticmethod(_cached_event_lookup(resolve))
     installed.append("event class lookup cached")
+    load = RasaModel.__dict__["load"].__func__
+    if not getattr(load, _MARK, False):
+        RasaModel.load = classmethod(_eager_build_load(load))
+    installed.append("DIET weights built eagerly at load")
     # Reported by the caller (bot/server/launcher.py prints it): Rasa has not configured
     # logging yet when this runs, so an INFO record here would be dropped.
     return installed

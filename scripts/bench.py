@@ -13,8 +13,9 @@ Writes a JSON result, the trade-off plot and the generated section of
 docs/benchmarks.md, and prints a summary.
 
 --quick trains nothing: it reuses models/spine-faq.tar.gz for ours, measures the stock
-model only if an earlier full run cached it, scores a small held-out subset and sends a
-handful of turns. Its numbers are not measurements; it exists so the script cannot rot.
+model only if an earlier full run cached it, trains the TF-IDF baseline on 20 examples
+per intent, scores a small held-out subset and sends a handful of turns. Its numbers
+are not measurements; it exists so the script cannot rot.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def fallback_threshold(config: Path) -> Optional[float]:
     return None
 
 
-def heldout_subset(examples: List[Example], per_intent: int) -> List[Example]:
+def first_per_intent(examples: List[Example], per_intent: int) -> List[Example]:
     """The first `per_intent` examples of every intent (quick mode)."""
     taken: Dict[str, int] = defaultdict(int)
     subset = []
@@ -108,9 +109,13 @@ def machine_info() -> Dict[str, Any]:
     }
 
 
-def run_tfidf(heldout: List[Example], threshold: float) -> Dict[str, Any]:
-    """Train on data/nlu.yml and score; time single-text prediction in process."""
-    baseline = TfidfBaseline(threshold=threshold).fit(load_examples(TRAINING_DATA))
+def run_tfidf(heldout: List[Example], threshold: float, quick: bool = False) -> Dict[str, Any]:
+    """Train on data/nlu.yml (a few examples per intent when quick) and score; time
+    single-text prediction in process."""
+    training = load_examples(TRAINING_DATA)
+    if quick:
+        training = first_per_intent(training, per_intent=20)
+    baseline = TfidfBaseline(threshold=threshold).fit(training)
     predictions = baseline.predict([e.text for e in heldout])
     latencies = []
     started = time.perf_counter()
@@ -351,13 +356,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     machine = machine_info()
     heldout = load_examples(HELDOUT)
     if args.quick:
-        heldout = heldout_subset(heldout, per_intent=2)
+        heldout = first_per_intent(heldout, per_intent=2)
     systems = []
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         for name in args.systems:
             if name == "tfidf":
                 print("[tfidf] training and scoring ...", flush=True)
-                systems.append(run_tfidf(heldout, threshold=0.3))
+                systems.append(run_tfidf(heldout, threshold=0.3, quick=args.quick))
             else:
                 config = args.ours_config if name == "ours" else STOCK_CONFIG
                 systems.append(run_rasa(name, config, heldout, args, Path(scratch)))

@@ -39,6 +39,9 @@ def test_every_alias_maps_to_its_procedure(nlp, store) -> None:
         ("is the one that uses heat better?", ["rfa"]),
         ("does the block work on the nerves or the joint", ["mbb"]),
         ("does RFA work on the nerves?", ["rfa"]),
+        ("and the heat one?", ["rfa"]),
+        ("the joint one or the burning procedure", ["fji", "rfa"]),
+        ("does the joint hurt at all", []),
         # Another treatment whose name holds an alias names no procedure (`not_procedures`).
         ("do you do knee joint injections?", []),
         ("si joint block vs facet joint injection", ["fji"]),

@@ -143,6 +143,12 @@ def test_misspelled_names_are_recognised_but_ordinary_words_are_not(nlp) -> None
         ("ok and after the facet shot?", "ask_recovery", "ask_follow_up"),
         ("does the block have that too?", "ask_purpose", "ask_follow_up"),
         ("how about RFA then", "out_of_scope", "ask_follow_up"),
+        (
+            "what about the injection that goes into the joint itself?",
+            "ask_what_is",
+            "ask_follow_up",
+        ),
+        ("and the medial branch one?", "ask_medial_branch_nerves", "ask_follow_up"),
         # A topic word, or a question about the name itself, is the classifier's to judge.
         ("and how many blocks?", "ask_next_steps", "ask_next_steps"),
         ("what is the block?", "ask_what_is", "ask_what_is"),

@@ -40,6 +40,8 @@ def test_every_alias_maps_to_its_procedure(nlp, store) -> None:
         ("does the block work on the nerves or the joint", ["mbb"]),
         ("does RFA work on the nerves?", ["rfa"]),
         ("and the heat one?", ["rfa"]),
+        ("and the medial branch one?", ["mbb"]),
+        ("what are medial branch nerves for", []),
         ("the joint one or the burning procedure", ["fji", "rfa"]),
         ("does the joint hurt at all", []),
         # Another treatment whose name holds an alias names no procedure (`not_procedures`).

@@ -520,3 +520,32 @@ def test_how_long_does_that_last_after_the_soreness_is_about_the_soreness(store,
     assert then("how long does that last?").fact_ids == ("side_effects_soreness",)
     assert then("and how long does the relief last?").topic == "duration"
     assert then("how long does it last?").topic == "duration"
+
+
+def test_a_pair_the_articles_never_contrast_gets_what_each_one_is(store, settings) -> None:
+    """The articles contrast FJI with MBB and MBB with RFA, never FJI with RFA: that pair
+    gets each one's own description (`unpaired_topic`), not the FJI-vs-MBB fact."""
+    text = "How is a facet joint injection different from RFA?"
+    reply = ask(store, settings, "ask_difference", text, ["fji", "rfa"])
+    assert reply.topic == "what_is" and set(reply.compared) == {"fji", "rfa"}
+    assert "steroid" in reply.text and "heat" in reply.text
+    assert "Medial branch block (MBB):" not in reply.text
+    # The pairs the articles do contrast keep their own facts.
+    paired = ask(store, settings, "ask_difference", "rfa vs the block?", ["rfa", "mbb"])
+    assert paired.topic == "difference" and "not the same" in paired.text
+    usual = ask(store, settings, "ask_difference", "fji vs mbb, what's the difference")
+    assert usual.topic == "difference"
+
+
+def test_an_unpaired_topic_must_be_another_known_topic(tmp_path) -> None:
+    import yaml
+
+    from bot.core.facts import FactStoreError, load_fact_store
+    from bot.core.paths import PROJECT_ROOT
+
+    document = yaml.safe_load((PROJECT_ROOT / "data" / "facts.yml").read_text())
+    document["topics"]["difference"]["unpaired_topic"] = "difference"
+    path = tmp_path / "facts.yml"
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(FactStoreError, match="unpaired_topic"):
+        load_fact_store(path)

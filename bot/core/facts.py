@@ -93,6 +93,10 @@ class Topic:
     # Intents that, asked right after this topic's answer and pointing back at it ("how
     # long does that last?" after the soreness), stay on this topic.
     points_back_for: Tuple[str, ...] = ()
+    # A comparison of procedures that no fact of this topic speaks of together ("how is
+    # a facet injection different from RFA?") is answered with this topic side by side
+    # for them, not with a fact about another pair.
+    unpaired_topic: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,18 @@ class FactStore:
     def facts_for(self, topic: str) -> List[Fact]:
         """All facts on `topic`, in file order."""
         return [fact for fact in self.facts if fact.topic == topic]
+
+    def topic_for_compared(self, topic: Topic, procedures: Sequence[str]) -> Topic:
+        """`topic`, or its `unpaired_topic` when two procedures are compared and no fact
+        of it speaks of both (the articles contrast the facet injection with the block,
+        and the block with RFA, but never the injection with RFA). All three compared
+        keep the topic: its pair facts together cover them."""
+        if topic.unpaired_topic is None or len(set(procedures)) != 2:
+            return topic
+        wanted = set(procedures)
+        if any(wanted <= set(fact.procedures) for fact in self.facts_for(topic.id)):
+            return topic
+        return self.topics[topic.unpaired_topic]
 
     def topic_for_intent(self, intent: str) -> Optional[Topic]:
         """The topic an NLU intent asks about, if any."""
@@ -525,10 +541,12 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
             relates_procedures=reader.flag("relates_procedures"),
             explained_by=reader.text_list("explained_by", required=False),
             points_back_for=reader.text_list("points_back_for", required=False),
+            unpaired_topic=reader.text("unpaired_topic", required=False),
         )
     for topic in topics.values():
-        for field_name in ("follow_ups", "explained_by"):
-            for other in getattr(topic, field_name):
+        for field_name in ("follow_ups", "explained_by", "unpaired_topic"):
+            others = getattr(topic, field_name)
+            for other in (others,) if isinstance(others, str) else others or ():
                 if other not in topics or other == topic.id:
                     reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
                     raise reader.fail(field_name, f"'{other}' is not another known topic")

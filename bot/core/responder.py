@@ -213,6 +213,10 @@ def answer_question(
         if better_topic is not None:
             # "Is that the same as a facet injection?" after "what is an MBB?".
             topic, chosen = store.topics[better_topic], None
+        unpaired = store.topic_for_compared(topic, named)
+        if unpaired is not topic:
+            # "How is a facet injection different from RFA?": what each one is.
+            topic, chosen = unpaired, None
     if named and not compare:
         procedure: Optional[str] = named[0]
     elif current_procedure in store.procedures:

@@ -28,12 +28,16 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar
 
 import yaml
 
 SOURCE_LINE = re.compile(r"^Sources?: .*$", re.MULTILINE)
 NO_URGENCY = "none"
+# Conversations sent side by side, as a clinic's patients write at once.
+PATIENTS_AT_ONCE = 4
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -125,17 +129,25 @@ def run_case(url: str, case: Case) -> Result:
     return grade(case, messages)
 
 
-def run_set(url: str, cases: Sequence[Case], workers: int = 4) -> List[Result]:
-    """Every case as its own patient, `workers` at a time (results in the cases' order).
+def for_each_patient(
+    send: Callable[[T], R], items: Sequence[T], at_once: int = PATIENTS_AT_ONCE
+) -> List[R]:
+    """`send(item)` for every item, each its own patient, `at_once` at a time; results in
+    the items' order.
 
-    Each case's turns go one after another; cases run side by side so the action
+    Each patient's turns go one after another; patients run side by side so the action
     server's and Rasa's work overlap on the machine's cores. A reply depends only on its
-    own conversation, so the grades are the same as one at a time.
+    own conversation, so the results are the same as one at a time.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda case: run_case(url, case), cases))
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
+        return list(pool.map(send, items))
+
+
+def run_set(url: str, cases: Sequence[Case]) -> List[Result]:
+    """Every case graded, as its own patient (`for_each_patient`)."""
+    return for_each_patient(lambda case: run_case(url, case), cases)
 
 
 def scores(results: Sequence[Result]) -> Dict[str, Dict[str, float]]:

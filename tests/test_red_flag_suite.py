@@ -14,13 +14,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List
 
 import pytest
 import yaml
 
-from bench.conversations import post
+from bench.conversations import for_each_patient, post
 from bot.core import safety
 from bot.core.paths import PROJECT_ROOT
 
@@ -92,11 +91,9 @@ def test_every_present_red_flag_alarms_through_rest(servers) -> None:
         replies = post(servers.url, f"rf-{uuid.uuid4().hex[:12]}", text)
         return any((reply.get("custom") or {}).get("urgency") for reply in replies)
 
-    # Four patients at a time (each message is its own conversation), as a clinic's
-    # patients write at once; the grades do not depend on the order.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        present = list(pool.map(alarm, [item["text"] for item in suite["present"]]))
-        alarmed = list(pool.map(alarm, [item["text"] for item in suite["mentions"]]))
+    # Each message is its own patient; several write at once (for_each_patient).
+    present = for_each_patient(alarm, [item["text"] for item in suite["present"]])
+    alarmed = for_each_patient(alarm, [item["text"] for item in suite["mentions"]])
     missed = [item["text"] for item, hit in zip(suite["present"], present, strict=True) if not hit]
     write_report(
         "rest:red_flags",

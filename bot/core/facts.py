@@ -219,9 +219,9 @@ class FactStore:
         of it speaks of both (the articles contrast the facet injection with the block,
         and the block with RFA, but never the injection with RFA). All three compared
         keep the topic: its pair facts together cover them."""
-        if topic.unpaired_topic is None or len(set(procedures)) != 2:
-            return topic
         wanted = set(procedures)
+        if topic.unpaired_topic is None or len(wanted) != 2:
+            return topic
         if any(wanted <= set(fact.procedures) for fact in self.facts_for(topic.id)):
             return topic
         return self.topics[topic.unpaired_topic]

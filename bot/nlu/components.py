@@ -81,6 +81,22 @@ class _BuiltFromConfig(GraphComponent):
         return cls(config)
 
 
+class _SameOnEveryMessage:
+    """A step that changes each message in place (`_apply`), training examples exactly
+    as messages at run time, so what DIET learns from is what it later reads."""
+
+    def _apply(self, messages: List[Message]) -> None:
+        raise NotImplementedError
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._apply(messages)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._apply(training_data.training_examples)
+        return training_data
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class ProcedureEntityExtractor(_BuiltFromConfig, EntityExtractorMixin):
     """Turns the EntityRuler's procedure matches into `procedure` entities.
@@ -132,7 +148,7 @@ def question_text(message: Message) -> str:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
-class QuestionFocus(_BuiltFromConfig):
+class QuestionFocus(_SameOnEveryMessage, _BuiltFromConfig):
     """Keeps only the question's tokens of a long message, for the featurizers after it.
 
     Placed after the entity extractor (procedures are found in the whole message, which
@@ -147,7 +163,7 @@ class QuestionFocus(_BuiltFromConfig):
         # `standalone_words` keeps the sentence before it ("... Is that normal?").
         return {"long_message_words": 12, "standalone_words": 6}
 
-    def _focus(self, messages: List[Message]) -> None:
+    def _apply(self, messages: List[Message]) -> None:
         for message in messages:
             text = message.get(TEXT)
             tokens = message.get(TOKENS_NAMES[TEXT])
@@ -164,17 +180,9 @@ class QuestionFocus(_BuiltFromConfig):
                 message.set(QUESTION_KEY, text[start:end], add_to_output=True)
                 message.set(TOKENS_NAMES[TEXT], kept)
 
-    def process(self, messages: List[Message]) -> List[Message]:
-        self._focus(messages)
-        return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._focus(training_data.training_examples)
-        return training_data
-
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
+class SentenceEncoderFeaturizer(_SameOnEveryMessage, DenseFeaturizer, GraphComponent):
     """Adds the message's all-MiniLM-L6-v2 vector as dense sentence features.
 
     DIET reads it beside the sparse features; the vector is also kept on the message
@@ -196,7 +204,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     ) -> SentenceEncoderFeaturizer:
         return cls(execution_context.node_name, config)
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _apply(self, messages: List[Message]) -> None:
         texts = [question_text(message) for message in messages]
         wanted = [i for i, text in enumerate(texts) if isinstance(text, str) and text.strip()]
         if not wanted:
@@ -207,21 +215,13 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             message.set(SENTENCE_VECTOR_KEY, vector)
             self.add_features_to_message(None, vector[np.newaxis, :], TEXT, message)
 
-    def process(self, messages: List[Message]) -> List[Message]:
-        self._featurize(messages)
-        return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize(training_data.training_examples)
-        return training_data
-
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
         """Nothing to check beyond the featurizer alias."""
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class SentenceFeaturesOnly(_BuiltFromConfig):
+class SentenceFeaturesOnly(_SameOnEveryMessage, _BuiltFromConfig):
     """Replaces the text's token-level (sequence) features with one empty placeholder.
 
     DIET without transformer layers classifies the intent from the sentence position
@@ -243,8 +243,7 @@ class SentenceFeaturesOnly(_BuiltFromConfig):
             SentenceFeaturesOnly.__name__,
         )
 
-    @classmethod
-    def _replace(cls, messages: List[Message]) -> None:
+    def _apply(self, messages: List[Message]) -> None:
         for message in messages:
             kept = [
                 feature
@@ -252,15 +251,7 @@ class SentenceFeaturesOnly(_BuiltFromConfig):
                 if not (feature.attribute == TEXT and feature.type == FEATURE_TYPE_SEQUENCE)
             ]
             if len(kept) < len(message.features):
-                message.features = kept + [cls._placeholder()]
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        self._replace(messages)
-        return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._replace(training_data.training_examples)
-        return training_data
+                message.features = kept + [self._placeholder()]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -34,7 +34,7 @@ def test_all_topics_answer_from_their_facts(store) -> None:
     for topic_id in store.topics:
         reply = answers.answer_topic(store, topic_id)
         for fact in store.facts_for(topic_id):
-            assert fact.answer in reply.text, (topic_id, fact.id)
+            assert (fact.answer in reply.text) != fact.only_when_asked, (topic_id, fact.id)
         assert store.sources[store.facts_for(topic_id)[0].article].title in reply.text
 
 
@@ -549,3 +549,28 @@ def test_an_unpaired_topic_must_be_another_known_topic(tmp_path) -> None:
     path.write_text(yaml.safe_dump(document))
     with pytest.raises(FactStoreError, match="unpaired_topic"):
         load_fact_store(path)
+
+
+def test_a_fact_said_only_when_asked_needs_the_planner_to_choose_it(store, settings) -> None:
+    shared = store.fact("medication_shared")
+    assert shared.only_when_asked and set(shared.procedures) == {"fji", "mbb"}
+    alone = ask(store, settings, "ask_medication", "what is in a facet injection?", ["fji"])
+    assert store.fact("fji_medication").answer in alone.text
+    assert shared.answer not in alone.text
+    both = ask(store, settings, "ask_medication", "what is in each of them?", ["fji", "mbb"])
+    assert both.fact_ids == ("fji_medication", "mbb_medication")
+    matched = answers.answer_topic(store, "medication", "mbb", chosen={"medication_shared"})
+    assert shared.answer in matched.text
+    assert store.fact("mbb_medication").answer not in matched.text
+
+
+def test_the_same_thing_as_another_procedure_is_a_comparison(store, settings) -> None:
+    reply = ask(
+        store,
+        settings,
+        "ask_medication",
+        "is the same drug put in as for the block?",
+        ["mbb"],
+        current="rfa",
+    )
+    assert set(reply.fact_ids) == {"rfa_medication", "mbb_medication"}

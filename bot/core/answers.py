@@ -156,6 +156,14 @@ def _pick(pool: Sequence[Fact], chosen: Optional[Collection[str]]) -> List[Fact]
     return [fact for fact in pool if fact.id in wanted]
 
 
+def _answerable(facts: Sequence[Fact], chosen: Optional[Collection[str]]) -> List[Fact]:
+    """`facts` without those said only when asked, unless the planner chose them: "what
+    is in a facet injection?" gets the injection's medicines, and "facet shot vs nerve
+    block meds" each one's, not also the line setting them side by side; "do both use
+    numbing medicine?" gets that line."""
+    return [fact for fact in facts if not fact.only_when_asked or (chosen and fact.id in chosen)]
+
+
 def _compared(
     store: FactStore,
     facts: Sequence[Fact],
@@ -207,7 +215,7 @@ def answer_topic(
     when only some of those named have facts, the answer says it is about those only.
     """
     topic: Topic = store.topics[topic_id]
-    facts = store.facts_for(topic_id)
+    facts = _answerable(store.facts_for(topic_id), chosen)
     known = [p for p in procedures_in(facts) if p != GENERAL]
     paragraphs: List[str] = []
     kept_procedure = procedure

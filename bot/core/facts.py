@@ -114,6 +114,9 @@ class Fact:
     # Facts of the same topic this one only makes sense beside ("a step on the way to a
     # treatment that lasts longer" needs the fact that names RFA): given with it.
     needs: Tuple[str, ...] = ()
+    # Said only when the answer planner matched the question to it ("do both use numbing
+    # medicine?"), never added to an answer that gives each procedure's own facts.
+    only_when_asked: bool = False
 
     def is_about(self, procedure: str) -> bool:
         """True when this fact speaks about `procedure`."""
@@ -599,6 +602,7 @@ def _parse_fact(
         section=section,
         questions=reader.text_list("questions", required=False),
         needs=reader.text_list("needs", required=False),
+        only_when_asked=reader.flag("only_when_asked"),
     )
 
 

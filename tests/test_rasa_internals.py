@@ -137,6 +137,81 @@ def test_install_reports_every_fix_and_is_idempotent(installed) -> None:
     assert RasaModel.__dict__["load"] is load
 
 
+CONTEXT_READING = "a short question pointing back read with the previous one"
+
+
+@pytest.fixture(scope="module")
+def reading_in_context() -> Iterator[List[str]]:
+    from rasa.core.processor import MessageProcessor
+
+    parse = MessageProcessor._parse_message_with_graph
+    try:
+        yield rasa_internals.install_context_reading()
+    finally:
+        MessageProcessor._parse_message_with_graph = parse
+
+
+def test_context_reading_is_installed_once_and_only_on_the_measured_rasa(
+    reading_in_context,
+) -> None:
+    from rasa.core.processor import MessageProcessor
+
+    assert reading_in_context == [CONTEXT_READING]
+    patched = MessageProcessor._parse_message_with_graph
+    assert getattr(patched, "__wrapped__", None) is not None
+    assert rasa_internals.install_context_reading() == reading_in_context
+    assert MessageProcessor._parse_message_with_graph is patched
+    assert rasa_internals.install_context_reading(rasa_version="3.7.0") == []
+
+
+def test_the_previous_question_is_the_last_one_of_this_session() -> None:
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    def tracker(*events: Any) -> DialogueStateTracker:
+        return DialogueStateTracker.from_events("patient", list(events))
+
+    start = [ActionExecuted("action_session_start"), SessionStarted()]
+    assert rasa_internals.previous_question(tracker()) is None
+    assert rasa_internals.previous_question(tracker(*start)) is None
+    asked = [*start, UserUttered("does the block hurt?"), ActionExecuted("action_listen")]
+    assert rasa_internals.previous_question(tracker(*asked)) == "does the block hurt?"
+    assert rasa_internals.previous_question(tracker(*asked, *start)) is None
+
+
+@pytest.mark.slow
+def test_a_short_question_is_read_with_the_previous_one_in_a_conversation(
+    reading_in_context,
+) -> None:
+    """Through Rasa's own message handling: the second message's own reading is unsure,
+    so the intent is the one of both questions read together, and everything else (the
+    text, procedures, red-flag summary) stays the message's own."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    from bot.nlu import context
+    from harness.servers import MODEL_FILE
+
+    agent = Agent.load(str(MODEL_FILE))
+    first, second = "is a medial branch block covered by insurance?", "what do they base that on?"
+
+    async def converse() -> Any:
+        own = await agent.parse_message(second)  # no conversation: read alone
+        joined = await agent.parse_message(context.text_in_context(first, second) or "")
+        await agent.handle_text(first, sender_id="context-test")
+        await agent.handle_text(second, sender_id="context-test")
+        tracker = await agent.tracker_store.retrieve("context-test")
+        return own, joined, tracker.latest_message.parse_data
+
+    own, joined, final = asyncio.run(converse())
+    assert own["intent"]["confidence"] < context.UNSURE_BELOW, own["intent"]
+    assert final[context.READ_IN_CONTEXT] is True
+    assert final["intent"]["name"] == joined["intent"]["name"] == "ask_insurance"
+    assert final["text"] == second and final["entities"] == own["entities"] == []
+    assert final["red_flag"] == own["red_flag"]
+
+
 def test_another_rasa_version_is_left_alone(installed) -> None:
     validate = RemoteAction._validate_action_result
     assert rasa_internals.install(rasa_version="3.7.0") == []
@@ -234,6 +309,7 @@ def test_launcher_installs_the_fixes_then_runs_rasa() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"rasa speed-ups: {'; '.join(INSTALLED)}" in result.stderr
+    assert f"rasa understanding: {CONTEXT_READING}" in result.stderr
     assert "Rasa Version      :         3.6.21" in result.stdout, result.stdout
 
 

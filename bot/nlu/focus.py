@@ -31,6 +31,12 @@ _ASKS = re.compile(
 MIN_SENTENCE_WORDS = 3
 
 
+def points_back(text: str) -> bool:
+    """True when `text` has a word pointing back at something said before ("is that
+    normal?", "who gets it?")."""
+    return _POINTS_BACK.search(text) is not None
+
+
 def _sentences(text: str) -> List[Tuple[int, int]]:
     """(start, end) of each sentence of at least MIN_SENTENCE_WORDS words, stripped."""
     spans = []
@@ -64,7 +70,7 @@ def question_span(text: str, min_words: int, standalone_words: int) -> Optional[
             last = later
     start, end = sentences[last]
     question = text[start:end]
-    if len(question.split()) < standalone_words and _POINTS_BACK.search(question) and last > 0:
+    if len(question.split()) < standalone_words and points_back(question) and last > 0:
         start = sentences[last - 1][0]
     return start, end
 

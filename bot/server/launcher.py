@@ -30,11 +30,13 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     arguments = sys.argv[1:] if argv is None else argv
     installed = rasa_internals.install()
+    reading = rasa_internals.install_context_reading()
     if arguments[:1] == ["shell"]:
         installed += console.install()
     # Rasa configures logging only once its command runs; this one start-up line says
     # which fixes are active (it carries no patient data).
     print(f"rasa speed-ups: {'; '.join(installed) or 'none'}", file=sys.stderr, flush=True)
+    print(f"rasa understanding: {'; '.join(reading) or 'none'}", file=sys.stderr, flush=True)
 
     from rasa.__main__ import main as rasa_main
 

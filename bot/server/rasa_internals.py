@@ -14,6 +14,9 @@ no public hook for a few things this project needs. Each is reached here, and on
   whole training step into a graph for that single step (about 3-4 s of a 20 s start),
   so that step runs eagerly; the trained weights are then loaded and prediction is
   traced as before;
+- a short question pointing back read with the patient's previous one
+  (`MessageProcessor._parse_message_with_graph`, which has the conversation's tracker
+  that NLU components never see; the rule is `bot/nlu/context.py`);
 - log privacy after Rasa's command line replaces structlog's processors
   (`rasa.__main__.configure_structlog`);
 - the configured tracker store inside Rasa's fail-safe wrapper, and its error callback
@@ -34,8 +37,9 @@ versions.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from importlib import metadata
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +65,19 @@ def installed_version(package: str) -> Optional[str]:
 def rasa_supported(rasa_version: Optional[str] = None) -> bool:
     """True on the Rasa release the private uses were measured on."""
     return (rasa_version or installed_version("rasa")) in SUPPORTED_RASA_VERSIONS
+
+
+def _supported_or_warn(what: str, rasa_version: Optional[str]) -> bool:
+    """True on the supported Rasa; else logs that `what` is left out, and why."""
+    if rasa_supported(rasa_version):
+        return True
+    logger.warning(
+        "%s: not installed, written for Rasa %s only, this is %s",
+        what,
+        MEASURED["rasa"],
+        rasa_version or installed_version("rasa"),
+    )
+    return False
 
 
 def _private_names() -> List[Tuple[str, Callable[[], bool]]]:
@@ -109,6 +126,10 @@ def _private_names() -> List[Tuple[str, Callable[[], bool]]]:
         ),
         ("sanic_cors.core.try_match", attribute("sanic_cors.core", "try_match")),
         ("sanic_cors.core.get_cors_origins", attribute("sanic_cors.core", "get_cors_origins")),
+        (
+            "MessageProcessor._parse_message_with_graph",
+            attribute("rasa.core.processor", "MessageProcessor._parse_message_with_graph"),
+        ),
     ]
 
 
@@ -213,12 +234,7 @@ def install(rasa_version: Optional[str] = None) -> List[str]:
     from rasa.shared.core.events import Event
     from rasa.utils.tensorflow.models import RasaModel
 
-    if not rasa_supported(rasa_version):
-        logger.warning(
-            "rasa speed-ups: not installed, measured on Rasa %s only, this is %s",
-            MEASURED["rasa"],
-            rasa_version or installed_version("rasa"),
-        )
+    if not _supported_or_warn("rasa speed-ups", rasa_version):
         return []
     installed = []
     validate = RemoteAction._validate_action_result
@@ -236,6 +252,85 @@ def install(rasa_version: Optional[str] = None) -> List[str]:
     # Reported by the caller (bot/server/launcher.py prints it): Rasa has not configured
     # logging yet when this runs, so an INFO record here would be dropped.
     return installed
+
+
+# --- reading a short question with the previous one ---------------------------------------
+
+
+def previous_question(tracker: Any) -> Optional[str]:
+    """The text of the patient's message before the one being parsed, in this session.
+
+    Rasa parses a message before logging it, so the tracker's last user message is the
+    previous one; a session start or restart after it means there is none.
+    """
+    from rasa.shared.core.events import Restarted, SessionStarted, UserUttered
+
+    for event in reversed(getattr(tracker, "events", None) or ()):
+        if isinstance(event, UserUttered):
+            return event.text
+        if isinstance(event, SessionStarted | Restarted):
+            return None
+    return None
+
+
+def _has_answer_planner(processor: Any) -> bool:
+    """True when the processor's model runs our answer planner: only that pipeline's
+    parse has the topics and facts the reading in context chooses between (the stock
+    pipeline served through the launcher for the benchmark is left as Rasa parses it)."""
+    cached = getattr(processor, _MARK, None)
+    if cached is not None and cached[0] is processor.model_metadata:
+        return cached[1]
+    nodes = processor.model_metadata.predict_schema.nodes.values()
+    found = any(node.uses.__name__ == "AnswerPlannerComponent" for node in nodes)
+    setattr(processor, _MARK, (processor.model_metadata, found))
+    return found
+
+
+def _parse_in_context(original: Callable[..., Dict[str, Any]]) -> Callable:
+    """MessageProcessor._parse_message_with_graph that also reads a short question
+    pointing back with the previous one (bot/nlu/context.py) and keeps that reading's
+    intent when it is a topic. Rasa's own parse runs once more, on the joined text."""
+    import copy
+
+    from bot.nlu import context
+
+    def _parse_message_with_graph(
+        self: Any, message: Any, tracker: Any, only_output_properties: bool = True
+    ) -> Dict[str, Any]:
+        own = original(self, message, tracker, only_output_properties)
+        if not _has_answer_planner(self) or not context.may_replace(own, _topic_intents()):
+            return own
+        text = context.text_in_context(previous_question(tracker), message.text or "")
+        if text is None:
+            return own
+        joined = copy.copy(message)
+        joined.text = text
+        in_context = original(self, joined, tracker, only_output_properties)
+        return context.merged(own, in_context, _topic_intents())
+
+    setattr(_parse_message_with_graph, _MARK, True)
+    _parse_message_with_graph.__wrapped__ = original  # type: ignore[attr-defined]
+    return _parse_message_with_graph
+
+
+@lru_cache(maxsize=1)
+def _topic_intents() -> FrozenSet[str]:
+    """The intents that ask a topic of the fact store."""
+    from bot.core.facts import load_fact_store
+
+    return frozenset(topic.intent for topic in load_fact_store().topics.values() if topic.intent)
+
+
+def install_context_reading(rasa_version: Optional[str] = None) -> List[str]:
+    """Read short pointing-back questions with the previous one (Rasa 3.6.21 only)."""
+    from rasa.core.processor import MessageProcessor
+
+    if not _supported_or_warn("context reading", rasa_version):
+        return []
+    parse = MessageProcessor._parse_message_with_graph
+    if not getattr(parse, _MARK, False):
+        MessageProcessor._parse_message_with_graph = _parse_in_context(parse)
+    return ["a short question pointing back read with the previous one"]
 
 
 # --- log privacy ---------------------------------------------------------------------------

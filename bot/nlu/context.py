@@ -1,0 +1,84 @@
+"""Read a short question that points back together with the patient's previous one.
+
+"Does it matter how many I get?" after "does insurance cover a medial branch block?"
+is an insurance question; "do my scans matter for that?" after "how does the doctor pick
+which procedure I get?" is about choosing. Read alone, such a question has too few words
+of its own for the classifier, which guessed a neighbouring topic or asked to rephrase.
+`bot.nlu.focus` already keeps the sentence before a short pointing-back question inside
+one message; this does the same across two turns: the previous question and this one are
+read as one question ("does insurance cover a medial branch block, does it matter how
+many I get?"), and that reading's intent is used when it is a topic.
+
+Only the intent and the facts that answer come from the reading in context; the
+procedures named, the red-flag summary and everything else stay this message's own, so
+a warning sign in the previous message never alarms twice. Pure Python: the Rasa hook
+that runs both readings is in `bot.server.rasa_internals`.
+"""
+
+from __future__ import annotations
+
+from typing import AbstractSet, Any, Dict, Mapping, Optional
+
+from bot.nlu.focus import points_back
+
+# A question of fewer words than this that points back ("is that safe?", "what do they
+# look at for that?") is read with the previous one.
+CONTEXT_WORDS = 10
+# Parse data keys taken from the reading in context; the rest stay the message's own.
+FROM_CONTEXT = ("intent", "intent_ranking", "answer_plan")
+# Marks a message read with the previous one (kept with the conversation, for review).
+READ_IN_CONTEXT = "read_in_context"
+# ...and only when the message's own reading is unsure: "what if it doesn't help at
+# all?" after "I heard about facet joint injections" is plainly about no relief (0.93),
+# "does it matter how many I get?" is not about anything on its own (0.19). The same
+# bar as the answer planner's `weak_confidence`.
+UNSURE_BELOW = 0.6
+# What this message's own reading may be for the reading in context to replace it: a
+# topic guessed from too few words, the fallback, or "not covered". Follow-ups, "why?",
+# greetings, personal questions, red flags and the rest keep their own reading.
+REPLACEABLE = frozenset({"nlu_fallback", "ask_uncovered"})
+
+
+def text_in_context(previous: Optional[str], current: str) -> Optional[str]:
+    """The two questions as one ("does insurance cover it, does it matter how many?"),
+    or None when `current` stands on its own or there is no previous question.
+
+    They are joined inside one sentence so that `bot.nlu.focus` reads them together;
+    the previous message's story, if any, is still set aside by it.
+    """
+    if not previous or not previous.strip():
+        return None
+    if len(current.split()) >= CONTEXT_WORDS or not points_back(current):
+        return None
+    return f"{previous.strip().rstrip('.?! ')}, {current.strip()}"
+
+
+def _intent(parse: Mapping[str, Any]) -> Optional[str]:
+    return (parse.get("intent") or {}).get("name")
+
+
+def may_replace(own: Mapping[str, Any], topic_intents: AbstractSet[str]) -> bool:
+    """True when a message's own reading may give way to the reading in context: it is a
+    topic, the fallback or "not covered", guessed unsurely, and the message names no
+    procedure (a named procedure says what it is about)."""
+    if any(entity.get("entity") == "procedure" for entity in own.get("entities") or ()):
+        return False
+    confidence = float((own.get("intent") or {}).get("confidence") or 0.0)
+    return confidence < UNSURE_BELOW and _intent(own) in topic_intents | REPLACEABLE
+
+
+def merged(
+    own: Mapping[str, Any], in_context: Mapping[str, Any], topic_intents: AbstractSet[str]
+) -> Dict[str, Any]:
+    """`own` parse data, with the reading in context's intent and facts when `own` may be
+    replaced and that reading is a topic (or "not covered")."""
+    result = dict(own)
+    if not may_replace(own, topic_intents):
+        return result
+    if _intent(in_context) not in topic_intents | {"ask_uncovered"}:
+        return result
+    for key in FROM_CONTEXT:
+        if key in in_context:
+            result[key] = in_context[key]
+    result[READ_IN_CONTEXT] = True
+    return result

@@ -48,8 +48,8 @@ def test_an_unsure_topic_gives_way_to_the_reading_in_context() -> None:
     assert result["text"] == "message" and result["entities"] == []
 
 
-def test_the_fallback_and_not_covered_may_give_way_too() -> None:
-    for intent in ("nlu_fallback", "ask_uncovered"):
+def test_the_fallback_not_covered_and_tell_me_more_may_give_way_too() -> None:
+    for intent in ("nlu_fallback", "ask_uncovered", "ask_more"):
         assert context.may_replace(parse(intent, 0.2), TOPICS)
 
 
@@ -59,7 +59,7 @@ def test_a_sure_reading_a_named_procedure_or_another_kind_keeps_its_own() -> Non
     named = parse("ask_pain", 0.3, entities=[{"entity": "procedure", "value": "mbb"}])
     kinds: List[Dict[str, Any]] = [
         parse(intent, 0.3)
-        for intent in ("ask_follow_up", "ask_more", "red_flag", "greet", "ask_personal_advice")
+        for intent in ("ask_follow_up", "red_flag", "greet", "ask_personal_advice", "thanks")
     ]
     for own in [sure, named, *kinds]:
         assert not context.may_replace(own, TOPICS)

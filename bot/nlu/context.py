@@ -34,9 +34,10 @@ READ_IN_CONTEXT = "read_in_context"
 # bar as the answer planner's `weak_confidence`.
 UNSURE_BELOW = 0.6
 # What this message's own reading may be for the reading in context to replace it: a
-# topic guessed from too few words, the fallback, or "not covered". Follow-ups, "why?",
-# greetings, personal questions, red flags and the rest keep their own reading.
-REPLACEABLE = frozenset({"nlu_fallback", "ask_uncovered"})
+# topic guessed from too few words, the fallback, "not covered", or an unsure "tell me
+# more" ("who gets that?" after "what's RFA?" is who is a candidate; tuning +1, none
+# lost). Follow-ups, greetings, personal questions, red flags and the rest keep theirs.
+REPLACEABLE = frozenset({"nlu_fallback", "ask_uncovered", "ask_more"})
 
 
 def text_in_context(previous: Optional[str], current: str) -> Optional[str]:
@@ -59,7 +60,7 @@ def _intent(parse: Mapping[str, Any]) -> Optional[str]:
 
 def may_replace(own: Mapping[str, Any], topic_intents: AbstractSet[str]) -> bool:
     """True when a message's own reading may give way to the reading in context: it is a
-    topic, the fallback or "not covered", guessed unsurely, and the message names no
+    topic, the fallback, "not covered" or "tell me more", guessed unsurely, and the message names no
     procedure (a named procedure says what it is about)."""
     if any(entity.get("entity") == "procedure" for entity in own.get("entities") or ()):
         return False

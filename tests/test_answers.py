@@ -562,6 +562,10 @@ def test_a_fact_said_only_when_asked_needs_the_planner_to_choose_it(store, setti
     matched = answers.answer_topic(store, "medication", "mbb", chosen={"medication_shared"})
     assert shared.answer in matched.text
     assert store.fact("mbb_medication").answer not in matched.text
+    own_too = answers.answer_topic(
+        store, "medication", "fji", chosen={"medication_shared", "fji_medication"}
+    )
+    assert own_too.fact_ids == ("fji_medication",)
 
 
 def test_the_same_thing_as_another_procedure_is_a_comparison(store, settings) -> None:

@@ -224,6 +224,10 @@ def answer_topic(
         about = [fact for fact in facts if fact.is_about(procedure)]
         if about:
             used = _pick(about, chosen)
+            if any(fact.procedures == (procedure,) for fact in used):
+                # The procedure's own fact says it already: no line setting it beside
+                # another ("both use numbing medicine...") after its own medicines.
+                used = [fact for fact in used if not fact.only_when_asked]
             paragraphs.append(_join(used))
         else:
             used = facts

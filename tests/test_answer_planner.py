@@ -175,3 +175,18 @@ def test_an_unsure_guess_moves_to_a_clearly_closer_topic(planner, encoder) -> No
     # A sure classifier keeps its topic unless the match is close (retopic_similarity).
     sure = [{"name": "ask_duration", "confidence": 0.95}]
     assert planner.plan(vector, sure, neutral, text).intent == "ask_duration"
+
+
+def test_a_fact_said_only_when_asked_does_not_pull_an_unsure_guess(planner, encoder) -> None:
+    """ "Both use numbing medicine; only the injection has a steroid" answers questions
+    asked about exactly that; loosely, it would draw in any comparison of the two."""
+    text = "do the injection and the block do the same job?"
+    vector, neutral = encoder.encode([text, planner.facts.neutral(text)])
+    fact, similarity = max(planner.facts.similarities(neutral), key=lambda pair: pair[1])
+    settings = planner.settings
+    assert fact.id == "medication_shared" and fact.only_when_asked
+    assert settings.weak_retopic_similarity <= similarity < settings.retopic_similarity
+    # An unsure guess at a topic far from it (facet joints) stays: no loose move.
+    unsure = [{"name": "ask_facet_joints", "confidence": 0.5}]
+    result = planner.plan(vector, unsure, neutral, text)
+    assert result.intent == "ask_facet_joints" and result.reason == "facts"

@@ -272,6 +272,9 @@ class AnswerPlanner:
             confidence < settings.weak_confidence
             and best_any >= settings.weak_retopic_similarity
             and margin >= settings.weak_retopic_margin
+            # A fact said only when asked is too narrow to pull an unsure guess loosely.
+            and best_fact is not None
+            and not best_fact.only_when_asked
         )
         if closer and best_topic is not None and best_topic.id != topic.id and best_topic.intent:
             return self._topic_plan(best_topic, confidence, scored, best_any, "fact match")

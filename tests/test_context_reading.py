@@ -25,6 +25,13 @@ def test_a_short_question_pointing_back_is_joined_to_the_previous_one() -> None:
     assert joined == "Is the block covered by insurance, does that change?"
 
 
+def test_a_question_that_only_goes_on_from_the_previous_one_is_joined_too() -> None:
+    before = "How does the doctor pick between the two?"
+    for current in ("like what factors?", "and such as?", "what else?", "Any other reasons?"):
+        assert context.text_in_context(before, current) == f"{before[:-1]}, {current}"
+    assert context.text_in_context(before, "likewise for recovery time?") is None
+
+
 def test_a_question_that_stands_alone_or_has_nothing_before_is_read_alone() -> None:
     assert context.text_in_context("Is the block covered?", "how long is recovery?") is None
     assert context.text_in_context(None, "does that change?") is None

@@ -17,6 +17,7 @@ that runs both readings is in `bot.server.rasa_internals`.
 
 from __future__ import annotations
 
+import re
 from typing import AbstractSet, Any, Dict, Mapping, Optional
 
 from bot.nlu.focus import points_back
@@ -24,6 +25,13 @@ from bot.nlu.focus import points_back
 # A question of fewer words than this that points back ("is that safe?", "what do they
 # look at for that?") is read with the previous one.
 CONTEXT_WORDS = 10
+# A question that only makes sense after the previous one without pointing back at it:
+# "like what factors?", "what else?", "such as?".
+ELLIPTICAL = re.compile(
+    r"^\W*(?:(?:and|so|ok|okay|but)\W+)?(?:like|such as|what else|what other|which other"
+    r"|any other|how so|for example)\b",
+    re.IGNORECASE,
+)
 # Parse data keys taken from the reading in context; the rest stay the message's own.
 FROM_CONTEXT = ("intent", "intent_ranking", "answer_plan")
 # Marks a message read with the previous one (kept with the conversation, for review).
@@ -49,7 +57,9 @@ def text_in_context(previous: Optional[str], current: str) -> Optional[str]:
     """
     if not previous or not previous.strip():
         return None
-    if len(current.split()) >= CONTEXT_WORDS or not points_back(current):
+    if len(current.split()) >= CONTEXT_WORDS:
+        return None
+    if not points_back(current) and not ELLIPTICAL.search(current):
         return None
     return f"{previous.strip().rstrip('.?! ')}, {current.strip()}"
 
@@ -60,8 +70,8 @@ def _intent(parse: Mapping[str, Any]) -> Optional[str]:
 
 def may_replace(own: Mapping[str, Any], topic_intents: AbstractSet[str]) -> bool:
     """True when a message's own reading may give way to the reading in context: it is a
-    topic, the fallback, "not covered" or "tell me more", guessed unsurely, and the message names no
-    procedure (a named procedure says what it is about)."""
+    topic, the fallback, "not covered" or "tell me more", guessed unsurely, and the
+    message names no procedure (a named procedure says what it is about)."""
     if any(entity.get("entity") == "procedure" for entity in own.get("entities") or ()):
         return False
     confidence = float((own.get("intent") or {}).get("confidence") or 0.0)

@@ -229,6 +229,10 @@ class FactStore:
             return topic
         return self.topics[topic.unpaired_topic]
 
+    def topic_intents(self) -> FrozenSet[str]:
+        """The intents that ask a topic (not "not covered", greetings or the rest)."""
+        return frozenset(topic.intent for topic in self.topics.values() if topic.intent)
+
     def topic_for_intent(self, intent: str) -> Optional[Topic]:
         """The topic an NLU intent asks about, if any."""
         for topic in self.topics.values():

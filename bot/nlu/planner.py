@@ -195,8 +195,7 @@ class AnswerPlanner:
         self.facts = facts
         self.settings = settings
         # Intents that ask about the procedures (topics, not covered, personal...).
-        topics = {topic.intent for topic in facts.store.topics.values() if topic.intent}
-        self._asking = frozenset(topics | ASKING_INTENTS)
+        self._asking = facts.store.topic_intents() | ASKING_INTENTS
 
     def _combined(
         self, ranking: Sequence[Mapping], votes: Mapping[str, float], weight: float

@@ -315,10 +315,11 @@ def _parse_in_context(original: Callable[..., Dict[str, Any]]) -> Callable:
 
 @lru_cache(maxsize=1)
 def _topic_intents() -> FrozenSet[str]:
-    """The intents that ask a topic of the fact store."""
-    from bot.core.facts import load_fact_store
+    """The intents that ask a topic, from the fact store the NLU components already read
+    (fixed by the trained model, so read once)."""
+    from bot.nlu.components import shared_fact_store
 
-    return frozenset(topic.intent for topic in load_fact_store().topics.values() if topic.intent)
+    return shared_fact_store().get().topic_intents()
 
 
 def install_context_reading(rasa_version: Optional[str] = None) -> List[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.core import answers, responder, safety
@@ -351,6 +353,51 @@ def test_which_of_the_three_compares_every_procedure(store, settings) -> None:
     reply = ask(store, settings, "ask_what_is", "out of the three, which uses heat on the nerves?")
     assert set(reply.compared) == {"fji", "mbb", "rfa"}
     assert "heat" in reply.text
+
+
+def test_which_of_these_procedures_compares_those_just_compared_else_all(store, settings) -> None:
+    text = "which of these procedures go after the nerves?"
+    first = ask(store, settings, "ask_what_is", text)
+    assert set(first.compared) == {"fji", "mbb", "rfa"}
+    assert "heat" in first.text
+    # Right after a side-by-side answer of two, "these" are those two.
+    after_pair = responder.answer_question(
+        store, settings, "ask_what_is", text, (), None, last_compared=["fji", "mbb"]
+    )
+    assert set(after_pair.compared) == {"fji", "mbb"}
+    # A named procedure says what the comparison is about.
+    named = ask(
+        store, settings, "ask_what_is", "which of these is it, the block or rfa", ["mbb", "rfa"]
+    )
+    assert set(named.compared) == {"mbb", "rfa"}
+
+
+def test_a_message_turning_to_a_new_subject_does_not_lean_to_the_last_topic(
+    store, settings
+) -> None:
+    """An unsure guess naming no procedure leans to the last answer's topic
+    (`context_prior`), unless the patient says the subject changes."""
+    unsure = store.context_prior.below_confidence - 0.2
+    ranking = [
+        {"name": "ask_recovery", "confidence": unsure},
+        {"name": "ask_duration", "confidence": 0.3},
+    ]
+
+    def reply(text: str) -> Any:
+        return responder.answer_question(
+            store,
+            settings,
+            "ask_recovery",
+            text,
+            (),
+            "fji",
+            last_topic="duration",
+            ranking=ranking,
+        )
+
+    assert reply("what's recovery like for it?").topic == "duration"
+    assert reply("ok switching gears. what's recovery like for it?").topic == "recovery"
+    assert reply("another question: what's recovery like for it?").topic == "recovery"
 
 
 def test_is_that_the_same_as_names_the_difference(store, settings) -> None:

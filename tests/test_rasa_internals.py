@@ -179,6 +179,36 @@ def test_the_previous_question_is_the_last_one_of_this_session() -> None:
     assert rasa_internals.previous_question(tracker(*asked, *start)) is None
 
 
+def test_a_message_turning_to_a_new_subject_is_read_alone() -> None:
+    """ "Switching gears: ..." (`new_subject_cues` in data/facts.yml) is parsed once, on
+    its own; the same question without the cue is read with the previous one too."""
+    from types import SimpleNamespace
+
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    parsed: List[str] = []
+
+    def original(processor: Any, message: Any, tracker: Any, only_output: bool = True) -> Any:
+        parsed.append(message.text)
+        unsure = {"name": "ask_recovery", "confidence": 0.4}
+        return {"text": message.text, "intent": unsure, "entities": []}
+
+    parse = rasa_internals._parse_in_context(original)
+    metadata = object()
+    processor = SimpleNamespace(model_metadata=metadata)
+    setattr(processor, rasa_internals._MARK, (metadata, True))
+    previous = "how long does the joint injection last?"
+    tracker = DialogueStateTracker.from_events("patient", [UserUttered(previous)])
+
+    turning = "ok switching gears. what's recovery like for it?"
+    parse(processor, SimpleNamespace(text=turning), tracker)
+    assert parsed == [turning]
+    parsed.clear()
+    parse(processor, SimpleNamespace(text="what's recovery like for it?"), tracker)
+    assert len(parsed) == 2 and parsed[1].startswith(previous.rstrip("?"))
+
+
 @pytest.mark.slow
 def test_a_short_question_is_read_with_the_previous_one_in_a_conversation(
     reading_in_context,

@@ -199,6 +199,8 @@ class FactStore:
     personal_cues: Tuple[re.Pattern[str], ...] = field(default=())
     # A comparison of every procedure ("which of the three uses heat?").
     all_procedures_cues: Tuple[str, ...] = field(default=())
+    # A comparison of "these procedures": those compared last, else every one.
+    group_cues: Tuple[str, ...] = field(default=())
     selection_cues: Tuple[str, ...] = field(default=())
     degree_cues: Tuple[str, ...] = field(default=())
     sameness: Optional[Sameness] = None
@@ -211,6 +213,8 @@ class FactStore:
     not_procedures: Tuple[Tuple[Mapping[str, Any], ...], ...] = field(default=())
     context_prior: Optional[ContextPrior] = None
     pointing_back: Optional[PointingBack] = None
+    # "Switching gears: ...": a message read on its own, whatever was said before.
+    new_subject_cues: Tuple[str, ...] = field(default=())
 
     # -- lookups ---------------------------------------------------------
     def facts_for(self, topic: str) -> List[Fact]:
@@ -386,6 +390,15 @@ class FactStore:
     def asks_all_procedures(self, text: str) -> bool:
         """True when a comparison is about every procedure, not the usual pair."""
         return has_phrase(text, self.all_procedures_cues)
+
+    def starts_new_subject(self, text: str) -> bool:
+        """True when a message says it turns to a new subject (`new_subject_cues`), so the
+        conversation so far must not colour how it is read."""
+        return has_phrase(text, self.new_subject_cues)
+
+    def asks_about_group(self, text: str) -> bool:
+        """True when a comparison is about "these procedures" (`group_cues`)."""
+        return has_phrase(text, self.group_cues)
 
     def sameness_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
         """The topic a "same as X?" question on `topic_id` really asks, else None."""
@@ -724,6 +737,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         usual_comparison=_parse_usual_comparison(top, procedures),
         personal_cues=_compile_patterns(top, "personal_cues"),
         all_procedures_cues=top.text_list("all_procedures_cues", required=False),
+        group_cues=top.text_list("group_cues", required=False),
         selection_cues=top.text_list("selection_cues", required=False),
         degree_cues=top.text_list("degree_cues", required=False),
         sameness=_parse_sameness(path, top.raw.get("sameness"), topics),
@@ -733,6 +747,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         not_procedures=_token_patterns(top, "not_procedures"),
         context_prior=_parse_context_prior(path, top.raw.get("context_prior")),
         pointing_back=_parse_pointing_back(path, top.raw.get("pointing_back")),
+        new_subject_cues=top.text_list("new_subject_cues", required=False),
     )
 
 

@@ -121,12 +121,19 @@ def safety_net(red_flag: Optional[Mapping[str, Any]]) -> str:
 
 
 def _compared_procedures(
-    store: FactStore, question: str, named: Sequence[str], current: Optional[str]
+    store: FactStore,
+    question: str,
+    named: Sequence[str],
+    current: Optional[str],
+    compared_before: Sequence[str] = (),
 ) -> list:
-    """The procedures a comparison is about: all of them for "which of the three?"; the
-    one under discussion and the one named for "is it better than RFA?"; else those named."""
+    """The procedures a comparison is about: all of them for "which of the three?"; for
+    "which of these procedures?" those compared last, else all of them; the one under
+    discussion and the one named for "is it better than RFA?"; else those named."""
     if store.asks_all_procedures(question):
         return list(store.procedures)
+    if not named and store.asks_about_group(question):
+        return list(compared_before) if len(compared_before) > 1 else list(store.procedures)
     if len(named) == 1 and current in store.procedures and current != named[0]:
         return [current, named[0]]
     return list(named)
@@ -164,6 +171,9 @@ def answer_question(
         return urgent
 
     named = procedures_named(entities, store)
+    if store.starts_new_subject(question or text):
+        # "Switching gears: what's recovery like?": nothing said before colours it.
+        last_topic = None
     if not named:
         intent = store.intent_in_context(ranking, last_topic) or intent
     chosen = None
@@ -208,7 +218,7 @@ def answer_question(
         # singled out: the procedures just compared, not every procedure of the topic.
         named, compare = compared_before, True
     if compare:
-        named = _compared_procedures(store, asked, named, current_procedure)
+        named = _compared_procedures(store, asked, named, current_procedure, compared_before)
         better_topic = store.sameness_topic(asked, topic.id) if len(named) > 1 else None
         if better_topic is not None:
             # "Is that the same as a facet injection?" after "what is an MBB?".

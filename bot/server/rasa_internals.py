@@ -300,6 +300,9 @@ def _parse_in_context(original: Callable[..., Dict[str, Any]]) -> Callable:
         own = original(self, message, tracker, only_output_properties)
         if not _has_answer_planner(self) or not context.may_replace(own, _topic_intents()):
             return own
+        if _fact_store().starts_new_subject(message.text or ""):
+            # "Switching gears: ...": the patient says it stands on its own.
+            return own
         text = context.text_in_context(previous_question(tracker), message.text or "")
         if text is None:
             return own
@@ -313,13 +316,17 @@ def _parse_in_context(original: Callable[..., Dict[str, Any]]) -> Callable:
     return _parse_message_with_graph
 
 
-@lru_cache(maxsize=1)
-def _topic_intents() -> FrozenSet[str]:
-    """The intents that ask a topic, from the fact store the NLU components already read
-    (fixed by the trained model, so read once)."""
+def _fact_store() -> Any:
+    """The fact store the NLU components already read."""
     from bot.nlu.components import shared_fact_store
 
-    return shared_fact_store().get().topic_intents()
+    return shared_fact_store().get()
+
+
+@lru_cache(maxsize=1)
+def _topic_intents() -> FrozenSet[str]:
+    """The intents that ask a topic (fixed by the trained model, so read once)."""
+    return _fact_store().topic_intents()
 
 
 def install_context_reading(rasa_version: Optional[str] = None) -> List[str]:

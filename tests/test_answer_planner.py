@@ -190,3 +190,35 @@ def test_a_fact_said_only_when_asked_does_not_pull_an_unsure_guess(planner, enco
     unsure = [{"name": "ask_facet_joints", "confidence": 0.5}]
     result = planner.plan(vector, unsure, neutral, text)
     assert result.intent == "ask_facet_joints" and result.reason == "facts"
+
+
+def test_names_the_extractor_found_are_set_aside_like_aliases(planner) -> None:
+    """ "The medial branch one" is no alias, but the entity extractor names it: left in,
+    its words pulled a duration question to the medial branch nerves."""
+    text = "why does the facet joint shot last longer than the medial branch one"
+    start = text.index("the medial branch one")
+    neutral = planner.facts.neutral(text, [(start + len("the "), len(text))])
+    assert neutral == "why does it last longer than it"
+    # Aliases alone leave the description in.
+    assert "medial branch one" in planner.facts.neutral(text)
+
+
+def test_the_planner_reads_entity_spans_within_a_long_messages_question() -> None:
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.components import QUESTION_KEY, _names_in
+
+    story = "My back has hurt for years and nothing helps. "
+    question = "Does the nerve one hurt more than the joint shot?"
+    text = story + question
+    entities = [
+        {"entity": "procedure", "value": "mbb", "start": text.index("nerve one"), "end": 0},
+        {"entity": "procedure", "value": "fji", "start": text.index("joint shot"), "end": 0},
+        {"entity": "other", "value": "x", "start": 0, "end": 7},
+    ]
+    for entity, words in zip(entities, ("nerve one", "joint shot", "My back"), strict=True):
+        entity["end"] = entity["start"] + len(words)
+    message = Message(data={"text": text, QUESTION_KEY: question, "entities": entities})
+    spans = _names_in(message, question)
+    assert [question[start:end] for start, end in spans] == ["nerve one", "joint shot"]
+    assert _names_in(message, "not in the message") == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -362,7 +362,7 @@ class AnswerPlannerComponent(GraphComponent):
             # The featurizer's vector is of the same text; encode again only when
             # procedure names were set aside (about 7 ms a message saved otherwise).
             asked = question_text(message)
-            neutral_text = facts.neutral(asked)
+            neutral_text = facts.neutral(asked, _names_in(message, asked))
             neutral = (
                 vector if neutral_text == asked else shared_encoder().encode([neutral_text])[0]
             )
@@ -379,6 +379,20 @@ class AnswerPlannerComponent(GraphComponent):
             _force_intent(message, plan.intent, confidence=plan.confidence)
             message.set(PLAN_KEY, plan.summary(), add_to_output=True)
         return messages
+
+
+def _names_in(message: Message, asked: str) -> List[Tuple[int, int]]:
+    """(start, end) in `asked`, the message's question, of each procedure it names."""
+    offset = (message.get(TEXT) or "").find(asked) if asked else -1
+    if offset < 0:
+        return []
+    return [
+        (entity["start"] - offset, entity["end"] - offset)
+        for entity in message.get(ENTITIES) or ()
+        if entity.get("entity") == PROCEDURE_LABEL
+        and entity.get("start", -1) >= offset
+        and entity.get("end", 0) <= offset + len(asked)
+    ]
 
 
 def _force_intent(message: Message, intent: str, confidence: float = 1.0) -> None:

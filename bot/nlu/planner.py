@@ -143,6 +143,10 @@ class ExampleIndex:
         return {intent: weight / total for intent, weight in weights.items()}
 
 
+# "the it" left where a name came out after its article.
+_DETERMINED_IT = re.compile(r"\b(?:a|an|the|my|this|that|your) it\b", re.IGNORECASE)
+
+
 class FactIndex:
     """Each fact's question phrasings as unit vectors, with procedure names set aside.
 
@@ -172,9 +176,13 @@ class FactIndex:
             texts.extend(phrasings)
         self.vectors = encode(texts)
 
-    def neutral(self, text: str) -> str:
-        """`text` with every procedure name replaced by "it"."""
-        return self._names.sub("it", text)
+    def neutral(self, text: str, names: Sequence[Tuple[int, int]] = ()) -> str:
+        """`text` with every procedure name replaced by "it": the (start, end) `names` the
+        entity extractor found in it (descriptions such as "the medial branch one" too,
+        which no alias spells) and every alias."""
+        for start, end in sorted(names, reverse=True):
+            text = text[:start] + "it" + text[end:]
+        return _DETERMINED_IT.sub("it", self._names.sub("it", text))
 
     def similarities(self, vector: np.ndarray) -> List[Tuple[Fact, float]]:
         """(fact, best similarity of its phrasings) for every fact."""

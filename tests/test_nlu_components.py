@@ -166,6 +166,31 @@ def test_a_bare_fragment_is_a_follow_up(nlp, text, intent, expected) -> None:
         assert message.get("intent_ranking")[1]["name"] == intent
 
 
+@pytest.mark.parametrize(
+    "text, intent, confidence, expected",
+    [
+        # Words about the patient after the name, read unsurely: the last question again.
+        ("and the medial branch block he's booked for next?", "ask_next_steps", 0.22, True),
+        ("what about the rfa my neighbour had?", "ask_medication", 0.3, True),
+        ("and for the block he has next week?", "ask_personal_advice", 0.4, True),
+        # Read surely, or asking a question of its own, it is the classifier's to judge.
+        ("and the facet injection hurts too?", "ask_pain", 0.66, False),
+        ("and the block, does it hurt?", "ask_pain", 0.4, False),
+        ("and the block, what's that for?", "ask_purpose", 0.4, False),
+        ("the block he is booked for hurts?", "ask_pain", 0.4, False),
+        ("so does the block he's having hurt", "ask_pain", 0.4, False),
+    ],
+)
+def test_a_follow_up_with_words_about_the_patient_asks_the_last_question(
+    nlp, text, intent, confidence, expected
+) -> None:
+    message = message_with_doc(nlp, text, intent, confidence)
+    ProcedureEntityExtractor().process([message])
+    assert message.get("entities"), "the procedure is named"
+    FollowUpOverride().process([message])
+    assert (message.get("intent")["name"] == "ask_follow_up") is expected
+
+
 def test_an_assumed_name_beside_another_subject_names_no_procedure(nlp, store) -> None:
     """ "A cortisone shot in my knee" is not the facet joint injection (`assumed_aliases`)."""
     from bot.core.responder import names_procedure_plainly

@@ -159,6 +159,17 @@ class PointingBack:
 
 
 @dataclass(frozen=True)
+class TailedFollowUp:
+    """ "And the block he's booked for next?": an opener, a procedure, no question of its
+    own, read unsurely (below `below_confidence`)."""
+
+    openers: Tuple[str, ...]
+    wh_words: FrozenSet[str]
+    auxiliaries: FrozenSet[str]
+    below_confidence: float
+
+
+@dataclass(frozen=True)
 class ContextPrior:
     """Right after an answer, an unsure guess (combined score below `below_confidence`)
     at an unrelated topic gives way to that answer's topic or one it offers next, when
@@ -166,6 +177,12 @@ class ContextPrior:
 
     below_confidence: float
     runner_up_at_least: float
+
+
+# Words that may stand between a follow-up's opener and the procedure ("and *the* block").
+_DETERMINERS = frozenset(
+    {"the", "a", "an", "my", "his", "her", "their", "our", "your", "this", "that"}
+)
 
 
 def _words(text: str) -> List[str]:
@@ -213,6 +230,7 @@ class FactStore:
     not_procedures: Tuple[Tuple[Mapping[str, Any], ...], ...] = field(default=())
     context_prior: Optional[ContextPrior] = None
     pointing_back: Optional[PointingBack] = None
+    tailed_follow_up: Optional[TailedFollowUp] = None
     # "Switching gears: ...": a message read on its own, whatever was said before.
     new_subject_cues: Tuple[str, ...] = field(default=())
 
@@ -376,6 +394,26 @@ class FactStore:
         if any(word not in self.follow_up_words for word in words):
             return False
         return bool(spans) or any(word in self.follow_up_pointers for word in words)
+
+    def is_tailed_follow_up(
+        self, text: str, names: Iterable[Tuple[int, int]], confidence: float
+    ) -> bool:
+        """True when a message read with `confidence` opens like a follow-up, names a
+        procedure at `names` and asks nothing of its own after the last name
+        (`tailed_follow_up`): "and the medial branch block he's booked for next?"."""
+        rule = self.tailed_follow_up
+        spans = sorted(names)
+        if rule is None or not spans or confidence >= rule.below_confidence:
+            return False
+        opening = _words(text[: spans[0][0]])
+        while opening and opening[-1] in _DETERMINERS:
+            opening.pop()
+        if " ".join(opening) not in rule.openers:
+            return False
+        tail = [word.split("'")[0] for word in _words(text[spans[-1][1] :])]
+        if tail and tail[0] in rule.auxiliaries:
+            return False
+        return not any(word in rule.wh_words for word in tail)
 
     def is_comparison(self, text: str) -> bool:
         """True when a message asks to compare procedures ("which lasts longer?", "is it
@@ -748,6 +786,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         context_prior=_parse_context_prior(path, top.raw.get("context_prior")),
         pointing_back=_parse_pointing_back(path, top.raw.get("pointing_back")),
         new_subject_cues=top.text_list("new_subject_cues", required=False),
+        tailed_follow_up=_parse_tailed_follow_up(path, top.raw.get("tailed_follow_up")),
     )
 
 
@@ -758,6 +797,18 @@ def _parse_context_prior(path: Path, raw: Any) -> Optional[ContextPrior]:
     return ContextPrior(
         below_confidence=reader.share("below_confidence"),
         runner_up_at_least=reader.share("runner_up_at_least"),
+    )
+
+
+def _parse_tailed_follow_up(path: Path, raw: Any) -> Optional[TailedFollowUp]:
+    if raw is None:
+        return None
+    reader = _Reader(path, "tailed_follow_up", raw)
+    return TailedFollowUp(
+        openers=tuple(" ".join(_words(opener)) for opener in reader.text_list("openers")),
+        wh_words=frozenset(word.lower() for word in reader.text_list("wh_words")),
+        auxiliaries=frozenset(word.lower() for word in reader.text_list("auxiliaries")),
+        below_confidence=reader.share("below_confidence"),
     )
 
 

@@ -426,7 +426,11 @@ class FollowUpOverride(_BuiltFromConfig):
                 for entity in message.get(ENTITIES) or []
                 if entity.get("entity") == PROCEDURE_LABEL and "start" in entity
             ]
-            if store.is_bare_follow_up(message.get(TEXT) or "", names):
+            text = message.get(TEXT) or ""
+            confidence = float((message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0)
+            if store.is_bare_follow_up(text, names) or store.is_tailed_follow_up(
+                text, names, confidence
+            ):
                 _force_intent(message, FOLLOW_UP_INTENT)
         return messages
 

@@ -143,8 +143,8 @@ class ExampleIndex:
         return {intent: weight / total for intent, weight in weights.items()}
 
 
-# "the it" left where a name came out after its article.
-_DETERMINED_IT = re.compile(r"\b(?:a|an|the|my|this|that|your) it\b", re.IGNORECASE)
+# The article before a name the entity extractor found goes with it ("the nerve one").
+_ARTICLE_BEFORE = re.compile(r"\b(?:a|an|the|my|this|that|your) $", re.IGNORECASE)
 
 
 class FactIndex:
@@ -181,8 +181,9 @@ class FactIndex:
         entity extractor found in it (descriptions such as "the medial branch one" too,
         which no alias spells) and every alias."""
         for start, end in sorted(names, reverse=True):
-            text = text[:start] + "it" + text[end:]
-        return _DETERMINED_IT.sub("it", self._names.sub("it", text))
+            article = _ARTICLE_BEFORE.search(text[:start])
+            text = text[: article.start() if article else start] + "it" + text[end:]
+        return self._names.sub("it", text)
 
     def similarities(self, vector: np.ndarray) -> List[Tuple[Fact, float]]:
         """(fact, best similarity of its phrasings) for every fact."""

@@ -382,7 +382,8 @@ class AnswerPlannerComponent(GraphComponent):
 
 
 def _names_in(message: Message, asked: str) -> List[Tuple[int, int]]:
-    """(start, end) in `asked`, the message's question, of each procedure it names."""
+    """(start, end) in `asked`, the message's question or its whole text, of each
+    procedure it names."""
     offset = (message.get(TEXT) or "").find(asked) if asked else -1
     if offset < 0:
         return []
@@ -421,12 +422,8 @@ class FollowUpOverride(_BuiltFromConfig):
     def process(self, messages: List[Message]) -> List[Message]:
         store = shared_fact_store().get()
         for message in messages:
-            names = [
-                (entity["start"], entity["end"])
-                for entity in message.get(ENTITIES) or []
-                if entity.get("entity") == PROCEDURE_LABEL and "start" in entity
-            ]
             text = message.get(TEXT) or ""
+            names = _names_in(message, text)
             confidence = float((message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0)
             if store.is_bare_follow_up(text, names) or store.is_tailed_follow_up(
                 text, names, confidence

@@ -143,8 +143,9 @@ class ExampleIndex:
         return {intent: weight / total for intent, weight in weights.items()}
 
 
-# The article before a name the entity extractor found goes with it ("the nerve one").
-_ARTICLE_BEFORE = re.compile(r"\b(?:a|an|the|my|this|that|your) $", re.IGNORECASE)
+# An article before a procedure name goes with the name ("the nerve one" -> "it").
+_ARTICLE = r"(?:a|an|the|my|this|that|your)"
+_ARTICLE_BEFORE = re.compile(rf"\b{_ARTICLE} $", re.IGNORECASE)
 
 
 class FactIndex:
@@ -161,9 +162,7 @@ class FactIndex:
         # Every procedure name and alias, for the gibberish check's known words.
         self.names: List[str] = aliases
         self._names = re.compile(
-            r"\b(?:(?:a|an|the|my|this|that|your) )?(?:"
-            + "|".join(re.escape(alias) for alias in aliases)
-            + r")s?\b",
+            rf"\b(?:{_ARTICLE} )?(?:" + "|".join(re.escape(alias) for alias in aliases) + r")s?\b",
             re.IGNORECASE,
         )
         self._rows: List[Tuple[Fact, int, int]] = []

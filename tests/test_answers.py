@@ -577,6 +577,14 @@ def test_a_pair_the_articles_never_contrast_gets_what_each_one_is(store, setting
     assert reply.topic == "what_is" and set(reply.compared) == {"fji", "rfa"}
     assert "steroid" in reply.text and "heat" in reply.text
     assert "Medial branch block (MBB):" not in reply.text
+    # ...saying first that the articles never compare the two (`unpaired_note`).
+    assert reply.text.startswith(store.topics["difference"].unpaired_note or "(none)")
+    # "Does it work the same way as RFA?" after a facet injection asks the same.
+    same_way = ask(
+        store, settings, "ask_what_is", "does it work the same way as the ablation?", ["rfa"], "fji"
+    )
+    assert same_way.topic == "what_is" and set(same_way.compared) == {"fji", "rfa"}
+    assert same_way.text.startswith(store.topics["difference"].unpaired_note or "(none)")
     # The pairs the articles do contrast keep their own facts.
     paired = ask(store, settings, "ask_difference", "rfa vs the block?", ["rfa", "mbb"])
     assert paired.topic == "difference" and "not the same" in paired.text
@@ -584,18 +592,59 @@ def test_a_pair_the_articles_never_contrast_gets_what_each_one_is(store, setting
     assert usual.topic == "difference"
 
 
-def test_an_unpaired_topic_must_be_another_known_topic(tmp_path) -> None:
+def test_and_then_what_asks_what_comes_after_the_last_answer(store, settings) -> None:
+    """ "And then what?" right after an answer asks that topic's `then` topic: after what a
+    block is for, what comes after the block; after "what if it doesn't help?", what the
+    doctor does then. A longer question, or one after a topic without `then`, is left to
+    the classifier."""
+
+    def then(last_topic: str, text: str, intent: str = "ask_follow_up") -> Any:
+        return responder.answer_question(
+            store, settings, intent, text, (), "mbb", last_topic=last_topic
+        )
+
+    after_purpose = then("purpose", "and then what?")
+    assert after_purpose.topic == "next_steps" and "RFA" in after_purpose.text
+    assert then("why_two_blocks", "ok what happens next?").topic == "next_steps"
+    assert then("no_relief", "so then what does the doctor do next?").topic == "no_relief"
+    # Too long to be only "then what?".
+    long = "and then what do they do about the soreness at the needle spot after?"
+    assert then("purpose", long, "ask_side_effects").topic == "side_effects"
+    # A topic with no `then`: the classifier's intent stands.
+    assert then("pain", "and then what?", "ask_recovery").topic == "recovery"
+    assert store.sequel_topic("what's next?", None) is None
+
+
+def _load_edited_store(tmp_path, edit) -> None:
+    """Load data/facts.yml after `edit(document)`: the store must refuse it."""
     import yaml
 
-    from bot.core.facts import FactStoreError, load_fact_store
+    from bot.core.facts import load_fact_store
     from bot.core.paths import PROJECT_ROOT
 
     document = yaml.safe_load((PROJECT_ROOT / "data" / "facts.yml").read_text())
-    document["topics"]["difference"]["unpaired_topic"] = "difference"
+    edit(document)
     path = tmp_path / "facts.yml"
     path.write_text(yaml.safe_dump(document))
+    load_fact_store(path)
+
+
+def test_a_then_topic_must_be_a_known_topic_with_an_intent(tmp_path) -> None:
+    from bot.core.facts import FactStoreError
+
+    with pytest.raises(FactStoreError, match="then"):
+        _load_edited_store(tmp_path, lambda d: d["topics"]["purpose"].update(then="nothing"))
+    with pytest.raises(FactStoreError, match="max_words"):
+        _load_edited_store(tmp_path, lambda d: d["sequel"].update(max_words=0))
+
+
+def test_an_unpaired_topic_must_be_another_known_topic(tmp_path) -> None:
+    from bot.core.facts import FactStoreError
+
     with pytest.raises(FactStoreError, match="unpaired_topic"):
-        load_fact_store(path)
+        _load_edited_store(
+            tmp_path, lambda d: d["topics"]["difference"].update(unpaired_topic="difference")
+        )
 
 
 def test_a_fact_said_only_when_asked_needs_the_planner_to_choose_it(store, settings) -> None:

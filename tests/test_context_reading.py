@@ -27,9 +27,18 @@ def test_a_short_question_pointing_back_is_joined_to_the_previous_one() -> None:
 
 def test_a_question_that_only_goes_on_from_the_previous_one_is_joined_too() -> None:
     before = "How does the doctor pick between the two?"
-    for current in ("like what factors?", "and such as?", "what else?", "Any other reasons?"):
+    for current in (
+        "like what factors?",
+        "and such as?",
+        "what else?",
+        "Any other reasons?",
+        "what factors?",
+        "which things",
+    ):
         assert context.text_in_context(before, current) == f"{before[:-1]}, {current}"
     assert context.text_in_context(before, "likewise for recovery time?") is None
+    # A bare "what ...s?" is elliptical only when nothing follows the noun.
+    assert context.text_in_context(before, "what factors matter most for recovery?") is None
 
 
 def test_a_question_that_stands_alone_or_has_nothing_before_is_read_alone() -> None:

@@ -31,6 +31,22 @@ def test_a_short_question_keeps_the_sentence_it_points_to() -> None:
     assert question_of(text, 20, 6) == text
 
 
+def test_a_fragment_carrying_the_question_on_keeps_the_question_before_it() -> None:
+    """ "... a test or a treatment? And the facet shot?" asks the question before it again:
+    read alone, "And the facet shot?" says nothing of what is asked."""
+    text = (
+        "My doctor said maybe a block. Is the nerve block a test or a treatment? And the facet one?"
+    )
+    assert (
+        question_of(text, 12, 6) == "Is the nerve block a test or a treatment? And the facet one?"
+    )
+    # A fragment that is a whole question of its own stays alone.
+    long = (
+        "Is the nerve block a test or a treatment? And how long does the facet one last for most?"
+    )
+    assert question_of(long, 12, 6) == "And how long does the facet one last for most?"
+
+
 def test_short_or_single_sentence_messages_are_read_whole() -> None:
     assert question_of("does the block hurt?", 25, 6) is None
     one_sentence = " ".join(["word"] * 30) + "?"

@@ -44,6 +44,11 @@ def test_every_alias_maps_to_its_procedure(nlp, store) -> None:
         ("what are medial branch nerves for", []),
         ("the joint one or the burning procedure", ["fji", "rfa"]),
         ("does the joint hurt at all", []),
+        # Lay names written blind, and a steroid named with the joint shot.
+        ("is the nerve zap worse than the test block", ["rfa", "mbb"]),
+        ("and the cortisone facet injection?", ["fji"]),
+        ("what about the zap one", ["rfa"]),
+        ("what does the steroid do", []),
         # Another treatment whose name holds an alias names no procedure (`not_procedures`).
         ("do you do knee joint injections?", []),
         ("si joint block vs facet joint injection", ["fji"]),

@@ -97,6 +97,11 @@ class Topic:
     # a facet injection different from RFA?") is answered with this topic side by side
     # for them, not with a fact about another pair.
     unpaired_topic: Optional[str] = None
+    # Said first in such an answer, so the patient knows the articles never compare them.
+    unpaired_note: Optional[str] = None
+    # What "and then what?" right after this topic's answer asks ("what's the block for?
+    # ... and then what?" is what comes after the block); may be this topic itself.
+    then: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,15 @@ class TailedFollowUp:
 
 
 @dataclass(frozen=True)
+class Sequel:
+    """ "And then what?": a short message (at most `max_words` words) holding one of
+    `cues`, asked right after an answer, asks what comes next."""
+
+    cues: Tuple[str, ...]
+    max_words: int
+
+
+@dataclass(frozen=True)
 class ContextPrior:
     """Right after an answer, an unsure guess (combined score below `below_confidence`)
     at an unrelated topic gives way to that answer's topic or one it offers next, when
@@ -233,6 +247,7 @@ class FactStore:
     tailed_follow_up: Optional[TailedFollowUp] = None
     # "Switching gears: ...": a message read on its own, whatever was said before.
     new_subject_cues: Tuple[str, ...] = field(default=())
+    sequel: Optional[Sequel] = None
 
     # -- lookups ---------------------------------------------------------
     def facts_for(self, topic: str) -> List[Fact]:
@@ -434,6 +449,16 @@ class FactStore:
         conversation so far must not colour how it is read."""
         return has_phrase(text, self.new_subject_cues)
 
+    def sequel_topic(self, text: str, last_topic: Optional[str]) -> Optional[str]:
+        """The topic "and then what?" asks about right after `last_topic`'s answer (its
+        `then`), or None when `text` is no such short question or that topic has none."""
+        topic, sequel = self.topics.get(last_topic or ""), self.sequel
+        if topic is None or topic.then is None or sequel is None:
+            return None
+        if len(_words(text)) > sequel.max_words or not has_phrase(text, sequel.cues):
+            return None
+        return topic.then
+
     def asks_about_group(self, text: str) -> bool:
         """True when a comparison is about "these procedures" (`group_cues`)."""
         return has_phrase(text, self.group_cues)
@@ -600,6 +625,8 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
             explained_by=reader.text_list("explained_by", required=False),
             points_back_for=reader.text_list("points_back_for", required=False),
             unpaired_topic=reader.text("unpaired_topic", required=False),
+            unpaired_note=reader.text("unpaired_note", required=False),
+            then=reader.text("then", required=False),
         )
     for topic in topics.values():
         for field_name in ("follow_ups", "explained_by", "unpaired_topic"):
@@ -608,6 +635,10 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
                 if other not in topics or other == topic.id:
                     reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
                     raise reader.fail(field_name, f"'{other}' is not another known topic")
+    for topic in topics.values():
+        if topic.then is not None and (topic.then not in topics or not topics[topic.then].intent):
+            reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
+            raise reader.fail("then", f"'{topic.then}' is not a known topic with an intent")
     intents = [topic.intent for topic in topics.values() if topic.intent]
     if len(intents) != len(set(intents)):
         raise FactStoreError(path, "topics", "intent", "two topics share one intent")
@@ -787,7 +818,18 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         pointing_back=_parse_pointing_back(path, top.raw.get("pointing_back")),
         new_subject_cues=top.text_list("new_subject_cues", required=False),
         tailed_follow_up=_parse_tailed_follow_up(path, top.raw.get("tailed_follow_up")),
+        sequel=_parse_sequel(path, top.raw.get("sequel")),
     )
+
+
+def _parse_sequel(path: Path, raw: Any) -> Optional[Sequel]:
+    if raw is None:
+        return None
+    reader = _Reader(path, "sequel", raw)
+    max_words = raw.get("max_words")
+    if not isinstance(max_words, int) or isinstance(max_words, bool) or max_words < 1:
+        raise reader.fail("max_words", "must be a whole number of words, at least 1")
+    return Sequel(cues=reader.text_list("cues"), max_words=max_words)
 
 
 def _parse_context_prior(path: Path, raw: Any) -> Optional[ContextPrior]:

@@ -176,6 +176,10 @@ def answer_question(
         last_topic = None
     if not named:
         intent = store.intent_in_context(ranking, last_topic) or intent
+        sequel = store.sequel_topic(question or text, last_topic)
+        if sequel is not None:
+            # "And then what?" after what a block is for: what comes after the block.
+            intent = store.topics[sequel].intent
     chosen = None
     if intent in (FOLLOW_UP_INTENT, ELABORATE_INTENT):
         not_covered, subject = answers.not_covered_subject(store, last_topic)
@@ -217,6 +221,7 @@ def answer_question(
         # "How long does that one last?" after a side-by-side answer with no procedure
         # singled out: the procedures just compared, not every procedure of the topic.
         named, compare = compared_before, True
+    lead = ""
     if compare:
         named = _compared_procedures(store, asked, named, current_procedure, compared_before)
         better_topic = store.sameness_topic(asked, topic.id) if len(named) > 1 else None
@@ -225,7 +230,9 @@ def answer_question(
             topic, chosen = store.topics[better_topic], None
         unpaired = store.topic_for_compared(topic, named)
         if unpaired is not topic:
-            # "How is a facet injection different from RFA?": what each one is.
+            # "How is a facet injection different from RFA?": what each one is, saying
+            # first that the articles do not compare them.
+            lead = topic.unpaired_note or ""
             topic, chosen = unpaired, None
     if named and not compare:
         procedure: Optional[str] = named[0]
@@ -252,7 +259,7 @@ def answer_question(
                 continue
             reasons = answers.answer_topic(store, reason, procedure, compare=compare, named=named)
             reply = answers.with_reasons(store, reply, reasons)
-    notes = [assumed_names_note(entities, text, store)]
+    notes = [assumed_names_note(entities, text, store), lead]
     if store.is_personal(text):
         notes.append(answers.personal_note(settings))
     note = " ".join(n for n in notes if n)

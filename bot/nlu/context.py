@@ -26,10 +26,10 @@ from bot.nlu.focus import points_back
 # look at for that?") is read with the previous one.
 CONTEXT_WORDS = 10
 # A question that only makes sense after the previous one without pointing back at it:
-# "like what factors?", "what else?", "such as?".
+# "like what factors?", "what else?", "such as?", and a bare "what factors?".
 ELLIPTICAL = re.compile(
-    r"^\W*(?:(?:and|so|ok|okay|but)\W+)?(?:like|such as|what else|what other|which other"
-    r"|any other|how so|for example)\b",
+    r"^\W*(?:(?:and|so|ok|okay|but)\W+)?(?:(?:like|such as|what else|what other|which other"
+    r"|any other|how so|for example)\b|(?:what|which) [a-z]+s\W*$)",
     re.IGNORECASE,
 )
 # Parse data keys taken from the reading in context; the rest stay the message's own.

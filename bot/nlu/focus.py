@@ -7,8 +7,9 @@ lasts). Read alone, the last question is classified as well as any short one.
 
 The span is the last sentence that ends with "?", or a later one that starts like a
 question without its "?" (else the last sentence); when that
-sentence is short and points back ("Is that normal?"), the sentence before it is kept
-too, since it says what "that" is. Pure Python; the Rasa component that
+sentence is short and points back ("Is that normal?") or carries the one before on
+("... a test or a treatment? And the facet shot?"), the sentence before it is kept too,
+since it says what "that" is or what is asked again. Pure Python; the Rasa component that
 applies it is `bot.nlu.components.QuestionFocus`.
 """
 
@@ -20,6 +21,9 @@ from typing import List, Optional, Tuple
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 # Words that point back to an earlier sentence ("Is that normal?", "Will it hurt?").
 _POINTS_BACK = re.compile(r"\b(?:that|this|it|its|it's|those|these|they|them|so|there)\b", re.I)
+# A fragment that asks the sentence before it again for something else: "Is the block a
+# test or a treatment? And the facet shot?".
+_CARRIES_ON = re.compile(r"^(?:and|also|or|plus|what about|how about|same for)\b", re.I)
 # A sentence that asks, with or without its "?": "... didn't work?? what is the block for".
 _ASKS = re.compile(
     r"^(?:(?:so|and|but|ok|okay|anyway|also|well|then|now)[, ]+)*"
@@ -70,7 +74,8 @@ def question_span(text: str, min_words: int, standalone_words: int) -> Optional[
             last = later
     start, end = sentences[last]
     question = text[start:end]
-    if len(question.split()) < standalone_words and points_back(question) and last > 0:
+    carries_on = points_back(question) or _CARRIES_ON.match(question) is not None
+    if len(question.split()) < standalone_words and carries_on and last > 0:
         start = sentences[last - 1][0]
     return start, end
 

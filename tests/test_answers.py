@@ -615,6 +615,28 @@ def test_and_then_what_asks_what_comes_after_the_last_answer(store, settings) ->
     assert store.sequel_topic("what's next?", None) is None
 
 
+def test_which_comes_first_asks_what_follows_the_block(store, settings) -> None:
+    """ "The block or the ablation first?" read as how the doctor chooses gets what comes
+    after the block (`order`); the articles give no order for the facet injection and the
+    block, so that question stays how the doctor chooses."""
+    text = "do i get the nerve block first or the ablation first"
+    reply = ask(store, settings, "ask_which_procedure", text, ["mbb", "rfa"])
+    assert reply.topic == "next_steps" and "RFA" in reply.text
+    usual = "which comes first, facet joint injection or medial branch block?"
+    kept = ask(store, settings, "ask_which_procedure", usual, ["fji", "mbb"])
+    assert kept.topic == "which_procedure"
+    # Without an order cue, choosing between the block and RFA stays choosing.
+    choose = ask(
+        store, settings, "ask_which_procedure", "block or ablation for me?", ["mbb", "rfa"]
+    )
+    assert choose.topic == "which_procedure"
+    # A topic outside `from_topics` keeps its own answer.
+    hurts = ask(
+        store, settings, "ask_pain", "does the block hurt before the ablation", ["mbb", "rfa"]
+    )
+    assert hurts.topic == "pain"
+
+
 def _load_edited_store(tmp_path, edit) -> None:
     """Load data/facts.yml after `edit(document)`: the store must refuse it."""
     import yaml

@@ -145,9 +145,10 @@ class UncoveredSubject:
 
 
 @dataclass(frozen=True)
-class Sameness:
-    """ "Is that the same as X?": on one of `from_topics`, a question with one of `cues`
-    comparing two procedures asks how they differ, so it gets `topic`."""
+class ComparisonRule:
+    """On one of `from_topics`, a question with one of `cues` comparing two procedures
+    really asks `topic`: "is that the same as X?" asks how they differ (`sameness`),
+    "the block or the ablation first?" what comes after the block (`order`)."""
 
     cues: Tuple[str, ...]
     from_topics: Tuple[str, ...]
@@ -234,7 +235,8 @@ class FactStore:
     group_cues: Tuple[str, ...] = field(default=())
     selection_cues: Tuple[str, ...] = field(default=())
     degree_cues: Tuple[str, ...] = field(default=())
-    sameness: Optional[Sameness] = None
+    sameness: Optional[ComparisonRule] = None
+    order: Optional[ComparisonRule] = None
     # Health subjects that are not these procedures and that the articles do not discuss
     # (another surgery, a knee injection, a named painkiller): a question about one that
     # names no procedure is out of scope.
@@ -469,6 +471,19 @@ class FactStore:
         if rule is None or topic_id not in rule.from_topics or not has_phrase(text, rule.cues):
             return None
         return rule.topic
+
+    def order_topic(
+        self, text: str, topic_id: Optional[str], compared: Sequence[str]
+    ) -> Optional[str]:
+        """The topic "which comes first, the block or the ablation?" on `topic_id` really
+        asks (`order`), when its facts speak of every procedure `compared`; else None
+        (the articles give no order for the facet injection and the block: how the
+        doctor chooses answers that)."""
+        rule = self.order
+        if rule is None or topic_id not in rule.from_topics or not has_phrase(text, rule.cues):
+            return None
+        spoken = {p for fact in self.facts_for(rule.topic) for p in fact.procedures}
+        return rule.topic if set(compared) <= spoken else None
 
 
 # -- loading and validation ------------------------------------------------
@@ -742,11 +757,13 @@ def _parse_usual_comparison(top: _Reader, procedures: Mapping[str, Procedure]) -
     return usual
 
 
-def _parse_sameness(path: Path, raw: Any, topics: Mapping[str, Topic]) -> Optional[Sameness]:
+def _parse_comparison_rule(
+    path: Path, raw: Any, topics: Mapping[str, Topic], where: str
+) -> Optional[ComparisonRule]:
     if raw is None:
         return None
-    reader = _Reader(path, "sameness", raw)
-    rule = Sameness(
+    reader = _Reader(path, where, raw)
+    rule = ComparisonRule(
         cues=reader.text_list("cues"),
         from_topics=reader.text_list("from_topics"),
         topic=reader.text("topic"),
@@ -809,7 +826,8 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         group_cues=top.text_list("group_cues", required=False),
         selection_cues=top.text_list("selection_cues", required=False),
         degree_cues=top.text_list("degree_cues", required=False),
-        sameness=_parse_sameness(path, top.raw.get("sameness"), topics),
+        sameness=_parse_comparison_rule(path, top.raw.get("sameness"), topics, "sameness"),
+        order=_parse_comparison_rule(path, top.raw.get("order"), topics, "order"),
         other_subjects=_parse_uncovered(
             path, top.raw.get("other_subjects", []), topics, "other_subjects"
         ),

@@ -224,9 +224,14 @@ def answer_question(
     lead = ""
     if compare:
         named = _compared_procedures(store, asked, named, current_procedure, compared_before)
-        better_topic = store.sameness_topic(asked, topic.id) if len(named) > 1 else None
+        better_topic = (
+            store.sameness_topic(asked, topic.id) or store.order_topic(asked, topic.id, named)
+            if len(named) > 1
+            else None
+        )
         if better_topic is not None:
-            # "Is that the same as a facet injection?" after "what is an MBB?".
+            # "Is that the same as a facet injection?" after "what is an MBB?"; "the block
+            # or the ablation first?" is what comes after the block.
             topic, chosen = store.topics[better_topic], None
         unpaired = store.topic_for_compared(topic, named)
         if unpaired is not topic:

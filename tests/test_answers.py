@@ -637,6 +637,48 @@ def test_which_comes_first_asks_what_follows_the_block(store, settings) -> None:
     assert hurts.topic == "pain"
 
 
+def test_a_choice_between_one_shots_medicines_is_no_comparison_of_procedures(
+    store, settings
+) -> None:
+    """ "Which works faster, the steroid or the anesthetic?" chooses between the medicines
+    of the facet injection (`part_choice`): its medicines, not two procedures side by
+    side. Medicine words that name procedures, or say what each procedure has, still
+    compare procedures."""
+    faster = "in the facet shot which works faster, the steroid or the anesthetic"
+    reply = ask(store, settings, "ask_medication", faster, ["fji"])
+    assert reply.topic == "medication" and not reply.compared
+    assert "early relief" in reply.text and "Medial branch block" not in reply.text
+    # No procedure named: the one under discussion, else the one with two medicines.
+    which = "which of the medicines makes it last that long?"
+    assert ask(store, settings, "ask_duration", which, (), "fji").topic == "medication"
+    assert ask(store, settings, "ask_duration", which).procedure == "fji"
+    # In a long message, the medicines may be named before the question.
+    text = "the facet injection has two medicines right? what does each one do"
+    start = text.index("facet injection")
+    entities = [dict(procedure_entity("fji"), start=start, end=start + len("facet injection"))]
+    long = responder.answer_question(
+        store, settings, "ask_difference", text, entities, None, question="what does each one do"
+    )
+    assert long.topic == "medication" and not long.compared
+    # Procedures named by their medicine, or told apart by it, are still compared.
+    names = "which lasts longer, the steroid one or the numbing test?"
+    spans = [("fji", "steroid one"), ("mbb", "numbing test")]
+    named = [
+        dict(procedure_entity(p), start=names.index(w), end=names.index(w) + len(w))
+        for p, w in spans
+    ]
+    both = responder.answer_question(store, settings, "ask_duration", names, named, None)
+    assert both.topic == "duration" and set(both.compared) == {"fji", "mbb"}
+    # ...also with one of them named and the other not recognised as a name.
+    one = "numbing injection on the nerves vs steroid in the joint, which finds the source"
+    at = one.index("injection on the nerves")
+    nerves = [dict(procedure_entity("mbb"), start=at, end=at + len("injection on the nerves"))]
+    found = responder.answer_question(store, settings, "ask_purpose", one, nerves, None)
+    assert found.topic == "purpose"
+    apart = "which one is just numbing medicine and which one has steroid too?"
+    assert ask(store, settings, "ask_medication", apart).compared
+
+
 def _load_edited_store(tmp_path, edit) -> None:
     """Load data/facts.yml after `edit(document)`: the store must refuse it."""
     import yaml
@@ -658,6 +700,16 @@ def test_a_then_topic_must_be_a_known_topic_with_an_intent(tmp_path) -> None:
         _load_edited_store(tmp_path, lambda d: d["topics"]["purpose"].update(then="nothing"))
     with pytest.raises(FactStoreError, match="max_words"):
         _load_edited_store(tmp_path, lambda d: d["sequel"].update(max_words=0))
+
+
+def test_a_part_choice_needs_two_kinds_a_known_topic_and_procedure(tmp_path) -> None:
+    from bot.core.facts import FactStoreError
+
+    for field, value in (("kinds", [["steroid"]]), ("topic", "nothing"), ("procedure", "x")):
+        with pytest.raises(FactStoreError, match=field):
+            _load_edited_store(
+                tmp_path, lambda d, f=field, v=value: d["part_choice"].update({f: v})
+            )
 
 
 def test_an_unpaired_topic_must_be_another_known_topic(tmp_path) -> None:

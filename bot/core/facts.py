@@ -156,6 +156,43 @@ class ComparisonRule:
 
 
 @dataclass(frozen=True)
+class PartChoice:
+    """ "Which works faster, the steroid or the anesthetic?": a choice between the
+    medicines of one procedure (words of two `kinds` side by side, joined by "or", "vs"
+    or "and", each perhaps followed by one of `nouns`; or one of `plurals`), not between
+    procedures. It gets `topic` for the procedure named or under discussion, else
+    `procedure`."""
+
+    cues: Tuple[str, ...]
+    kinds: Tuple[FrozenSet[str], ...]
+    nouns: FrozenSet[str]
+    plurals: FrozenSet[str]
+    topic: str
+    procedure: str
+
+    def sets_side_by_side(self, words: Sequence[str]) -> bool:
+        """True when `words` put two kinds of medicine side by side as the choice ("the
+        steroid part or the numbing one"), not as what each procedure has ("which is
+        just numbing medicine and which has steroid too?")."""
+        joiners = {"or", "vs", "versus", "and"}
+        for at, word in enumerate(words):
+            first = next((kind for kind in self.kinds if word in kind), None)
+            if first is None:
+                continue
+            rest = words[at + 1 : at + 5]
+            if rest and rest[0] in self.nouns:
+                rest = rest[1:]
+            if not rest or rest[0] not in joiners:
+                continue
+            rest = rest[1:]
+            if rest and rest[0] == "the":
+                rest = rest[1:]
+            if rest and any(rest[0] in kind for kind in self.kinds if kind is not first):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
 class PointingBack:
     """Words that point back at the last answer's subject ("that", "this"), and word
     beginnings that keep a question on the procedure instead ("relief", "work")."""
@@ -237,6 +274,7 @@ class FactStore:
     degree_cues: Tuple[str, ...] = field(default=())
     sameness: Optional[ComparisonRule] = None
     order: Optional[ComparisonRule] = None
+    part_choice: Optional[PartChoice] = None
     # Health subjects that are not these procedures and that the articles do not discuss
     # (another surgery, a knee injection, a named painkiller): a question about one that
     # names no procedure is out of scope.
@@ -471,6 +509,18 @@ class FactStore:
         if rule is None or topic_id not in rule.from_topics or not has_phrase(text, rule.cues):
             return None
         return rule.topic
+
+    def chooses_between_parts(self, question: str, text: str) -> bool:
+        """True when a `question` choosing ("which ...?", "each": the rule's `cues`)
+        chooses between the medicines of one procedure (`part_choice`) that its message
+        `text` names ("the facet injection has two medicines, right? what does each one
+        do?"). Both come with procedure names taken out, so "the steroid one or the
+        numbing test" still compares procedures."""
+        rule = self.part_choice
+        if rule is None or not has_phrase(question, rule.cues):
+            return False
+        words = _words(text)
+        return rule.sets_side_by_side(words) or bool(set(words) & rule.plurals)
 
     def order_topic(
         self, text: str, topic_id: Optional[str], compared: Sequence[str]
@@ -757,6 +807,37 @@ def _parse_usual_comparison(top: _Reader, procedures: Mapping[str, Procedure]) -
     return usual
 
 
+def _parse_part_choice(
+    path: Path, raw: Any, topics: Mapping[str, Topic], procedures: Mapping[str, Procedure]
+) -> Optional[PartChoice]:
+    if raw is None:
+        return None
+    reader = _Reader(path, "part_choice", raw)
+    kinds = raw.get("kinds")
+    if (
+        not isinstance(kinds, list)
+        or len(kinds) < 2
+        or not all(
+            isinstance(kind, list) and kind and all(isinstance(w, str) for w in kind)
+            for kind in kinds
+        )
+    ):
+        raise reader.fail("kinds", "must be at least two lists of words")
+    rule = PartChoice(
+        cues=reader.text_list("cues"),
+        kinds=tuple(frozenset(word.lower() for word in kind) for kind in kinds),
+        nouns=frozenset(word.lower() for word in reader.text_list("nouns")),
+        plurals=frozenset(word.lower() for word in reader.text_list("plurals")),
+        topic=reader.text("topic") or "",
+        procedure=reader.text("procedure") or "",
+    )
+    if rule.topic not in topics:
+        raise reader.fail("topic", f"'{rule.topic}' is not a known topic")
+    if rule.procedure not in procedures:
+        raise reader.fail("procedure", f"'{rule.procedure}' is not a known procedure")
+    return rule
+
+
 def _parse_comparison_rule(
     path: Path, raw: Any, topics: Mapping[str, Topic], where: str
 ) -> Optional[ComparisonRule]:
@@ -828,6 +909,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         degree_cues=top.text_list("degree_cues", required=False),
         sameness=_parse_comparison_rule(path, top.raw.get("sameness"), topics, "sameness"),
         order=_parse_comparison_rule(path, top.raw.get("order"), topics, "order"),
+        part_choice=_parse_part_choice(path, top.raw.get("part_choice"), topics, procedures),
         other_subjects=_parse_uncovered(
             path, top.raw.get("other_subjects", []), topics, "other_subjects"
         ),

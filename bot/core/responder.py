@@ -51,6 +51,17 @@ def _procedure_names(entities: Iterable[Mapping], text: str) -> Iterator[str]:
         yield text[start:end] if start is not None and end is not None else ""
 
 
+def _without_names(entities: Iterable[Mapping], text: str) -> str:
+    """`text` with each `procedure` entity's words replaced by as many "x" ("which lasts
+    longer, the steroid one or the numbing test?" keeps no medicine's name); the length
+    is kept, so a long message's question is still found at the same place."""
+    for entity in entities:
+        start, end = entity.get("start"), entity.get("end")
+        if entity.get("entity") == "procedure" and start is not None and end is not None:
+            text = text[:start] + "x" * (end - start) + text[end:]
+    return text
+
+
 def names_procedure_plainly(entities: Iterable[Mapping], text: str, store: FactStore) -> bool:
     """True when a procedure is named by a name that is not ambiguous.
 
@@ -213,9 +224,23 @@ def answer_question(
     in_story = store.uncovered_subject(text, topic_id) if question else None
 
     asked = question or text
+    rule = store.part_choice
+    parts = bool(rule and len(named) < 2)
+    if parts:
+        plain = _without_names(entities, text)
+        at = text.find(asked)
+        plain_question = plain[at : at + len(asked)] if at >= 0 else plain
+        parts = store.chooses_between_parts(plain_question, plain)
+    if rule and parts:
+        # "Which works faster, the steroid or the anesthetic?": the medicines of one
+        # procedure, not a comparison of procedures; every fact, so each medicine's part.
+        topic, chosen = store.topics[rule.topic], None
+        named = named or [current_procedure or rule.procedure]
     # A follow-up compares too when it names the other procedure ("is that the same as
     # a facet injection?" after "what is an MBB?").
-    compare = len(named) > 1 or (intent != ELABORATE_INTENT and store.is_comparison(asked))
+    compare = not parts and (
+        len(named) > 1 or (intent != ELABORATE_INTENT and store.is_comparison(asked))
+    )
     compared_before = [p for p in last_compared if p in store.procedures]
     if not named and not compare and current_procedure is None and len(compared_before) > 1:
         # "How long does that one last?" after a side-by-side answer with no procedure

@@ -34,6 +34,8 @@ def test_a_question_that_only_goes_on_from_the_previous_one_is_joined_too() -> N
         "Any other reasons?",
         "what factors?",
         "which things",
+        "why?",
+        "but how come?",
     ):
         assert context.text_in_context(before, current) == f"{before[:-1]}, {current}"
     assert context.text_in_context(before, "likewise for recovery time?") is None
@@ -67,6 +69,11 @@ def test_an_unsure_topic_gives_way_to_the_reading_in_context() -> None:
 def test_the_fallback_not_covered_and_tell_me_more_may_give_way_too() -> None:
     for intent in ("nlu_fallback", "ask_uncovered", "ask_more"):
         assert context.may_replace(parse(intent, 0.2), TOPICS)
+    # A sure "tell me more" gives way only when no answer came before to explain.
+    sure_more = parse("ask_more", 0.97)
+    assert not context.may_replace(sure_more, TOPICS)
+    assert context.may_replace(sure_more, TOPICS, nothing_to_explain=True)
+    assert not context.may_replace(parse("ask_pain", 0.9), TOPICS, nothing_to_explain=True)
 
 
 def test_a_sure_reading_a_named_procedure_or_another_kind_keeps_its_own() -> None:

@@ -209,6 +209,38 @@ def test_a_message_turning_to_a_new_subject_is_read_alone() -> None:
     assert len(parsed) == 2 and parsed[1].startswith(previous.rstrip("?"))
 
 
+def test_why_with_no_answer_to_explain_is_read_with_the_previous_message() -> None:
+    """ "My doctor wants two blocks." - "why?": a sure "tell me more" with no answer
+    before it to explain is read with the previous message; after an answer (the actions'
+    `topic` slot is set) it explains that answer, read alone."""
+    from types import SimpleNamespace
+
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    parsed: List[str] = []
+
+    def original(processor: Any, message: Any, tracker: Any, only_output: bool = True) -> Any:
+        parsed.append(message.text)
+        if message.text == "why?":
+            return {"text": message.text, "intent": {"name": "ask_more", "confidence": 0.97}}
+        return {"text": message.text, "intent": {"name": "ask_why_two_blocks", "confidence": 0.9}}
+
+    parse = rasa_internals._parse_in_context(original)
+    metadata = object()
+    processor = SimpleNamespace(model_metadata=metadata)
+    setattr(processor, rasa_internals._MARK, (metadata, True))
+    told = [UserUttered("My doctor wants me to do two medial branch blocks.")]
+
+    no_answer = DialogueStateTracker.from_events("patient", told)
+    reading = parse(processor, SimpleNamespace(text="why?"), no_answer)
+    assert len(parsed) == 2 and reading["intent"]["name"] == "ask_why_two_blocks"
+    parsed.clear()
+    answered = DialogueStateTracker.from_events("patient", [*told, SlotSet("topic", "pain")])
+    reading = parse(processor, SimpleNamespace(text="why?"), answered)
+    assert parsed == ["why?"] and reading["intent"]["name"] == "ask_more"
+
+
 @pytest.mark.slow
 def test_a_short_question_is_read_with_the_previous_one_in_a_conversation(
     reading_in_context,

@@ -26,10 +26,11 @@ from bot.nlu.focus import points_back
 # look at for that?") is read with the previous one.
 CONTEXT_WORDS = 10
 # A question that only makes sense after the previous one without pointing back at it:
-# "like what factors?", "what else?", "such as?", and a bare "what factors?".
+# "like what factors?", "what else?", "such as?", a bare "what factors?", and a bare
+# "why?" (asked about the previous message only when no answer came before it).
 ELLIPTICAL = re.compile(
     r"^\W*(?:(?:and|so|ok|okay|but)\W+)?(?:(?:like|such as|what else|what other|which other"
-    r"|any other|how so|for example)\b|(?:what|which) [a-z]+s\W*$)",
+    r"|any other|how so|for example)\b|(?:what|which) [a-z]+s\W*$|(?:why|how come)\W*$)",
     re.IGNORECASE,
 )
 # Parse data keys taken from the reading in context; the rest stay the message's own.
@@ -46,6 +47,11 @@ UNSURE_BELOW = 0.6
 # more" ("who gets that?" after "what's RFA?" is who is a candidate; tuning +1, none
 # lost). Follow-ups, greetings, personal questions, red flags and the rest keep theirs.
 REPLACEABLE = frozenset({"nlu_fallback", "ask_uncovered", "ask_more"})
+# "Why?" with no answer before it to explain ("my doctor wants two blocks." - "why?")
+# asks about the previous message, however sure its own reading.
+ELABORATE = "ask_more"
+# The slot that holds the topic of the last answer (set by the actions).
+LAST_TOPIC_SLOT = "topic"
 
 
 def text_in_context(previous: Optional[str], current: str) -> Optional[str]:
@@ -68,23 +74,31 @@ def _intent(parse: Mapping[str, Any]) -> Optional[str]:
     return (parse.get("intent") or {}).get("name")
 
 
-def may_replace(own: Mapping[str, Any], topic_intents: AbstractSet[str]) -> bool:
+def may_replace(
+    own: Mapping[str, Any], topic_intents: AbstractSet[str], nothing_to_explain: bool = False
+) -> bool:
     """True when a message's own reading may give way to the reading in context: it is a
-    topic, the fallback, "not covered" or "tell me more", guessed unsurely, and the
-    message names no procedure (a named procedure says what it is about)."""
+    topic, the fallback, "not covered" or "tell me more", guessed unsurely, or "tell me
+    more" when no answer came before to explain (`nothing_to_explain`), and the message
+    names no procedure (a named procedure says what it is about)."""
     if any(entity.get("entity") == "procedure" for entity in own.get("entities") or ()):
         return False
+    if nothing_to_explain and _intent(own) == ELABORATE:
+        return True
     confidence = float((own.get("intent") or {}).get("confidence") or 0.0)
     return confidence < UNSURE_BELOW and _intent(own) in topic_intents | REPLACEABLE
 
 
 def merged(
-    own: Mapping[str, Any], in_context: Mapping[str, Any], topic_intents: AbstractSet[str]
+    own: Mapping[str, Any],
+    in_context: Mapping[str, Any],
+    topic_intents: AbstractSet[str],
+    nothing_to_explain: bool = False,
 ) -> Dict[str, Any]:
     """`own` parse data, with the reading in context's intent and facts when `own` may be
     replaced and that reading is a topic (or "not covered")."""
     result = dict(own)
-    if not may_replace(own, topic_intents):
+    if not may_replace(own, topic_intents, nothing_to_explain):
         return result
     if _intent(in_context) not in topic_intents | {"ask_uncovered"}:
         return result

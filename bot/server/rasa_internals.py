@@ -273,6 +273,15 @@ def previous_question(tracker: Any) -> Optional[str]:
     return None
 
 
+def _last_topic(tracker: Any) -> Optional[str]:
+    """The topic of the last answer in this conversation (the actions' slot), if any."""
+    from bot.nlu import context
+
+    get_slot = getattr(tracker, "get_slot", None)
+    value = get_slot(context.LAST_TOPIC_SLOT) if callable(get_slot) else None
+    return value if isinstance(value, str) and value else None
+
+
 def _has_answer_planner(processor: Any) -> bool:
     """True when the processor's model runs our answer planner: only that pipeline's
     parse has the topics and facts the reading in context chooses between (the stock
@@ -298,7 +307,10 @@ def _parse_in_context(original: Callable[..., Dict[str, Any]]) -> Callable:
         self: Any, message: Any, tracker: Any, only_output_properties: bool = True
     ) -> Dict[str, Any]:
         own = original(self, message, tracker, only_output_properties)
-        if not _has_answer_planner(self) or not context.may_replace(own, _topic_intents()):
+        nothing_to_explain = _last_topic(tracker) is None
+        if not _has_answer_planner(self) or not context.may_replace(
+            own, _topic_intents(), nothing_to_explain
+        ):
             return own
         if _fact_store().starts_new_subject(message.text or ""):
             # "Switching gears: ...": the patient says it stands on its own.
@@ -309,7 +321,7 @@ def _parse_in_context(original: Callable[..., Dict[str, Any]]) -> Callable:
         joined = copy.copy(message)
         joined.text = text
         in_context = original(self, joined, tracker, only_output_properties)
-        return context.merged(own, in_context, _topic_intents())
+        return context.merged(own, in_context, _topic_intents(), nothing_to_explain)
 
     setattr(_parse_message_with_graph, _MARK, True)
     _parse_message_with_graph.__wrapped__ = original  # type: ignore[attr-defined]

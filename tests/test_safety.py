@@ -104,6 +104,18 @@ def test_everyday_ache_and_other_senses_find_nothing(detector) -> None:
         assert detector.assess(text).findings == ()
 
 
+def test_mixing_up_the_procedures_is_no_confusion(detector) -> None:
+    """ "I get mixed up between the two" is about names; a person mixed up is not."""
+    for text in (
+        "I get mixed up between facet joint injections and medial branch blocks.",
+        "i keep getting them mixed up, which is the test?",
+        "I mixed up the block with the injection",
+    ):
+        assert detector.assess(text).findings == (), text
+    for text in ("I feel mixed up since the ablation", "she is mixed up and drowsy"):
+        assert detector.assess(text).urgency == "emergency", text
+
+
 def test_zero_width_characters_and_curly_quotes_do_not_hide_a_sign(detector) -> None:
     assert detector.assess("chest\u200b pain").urgency == "emergency"
     assert detector.assess("I can\u2019t feel my groin").urgency == "emergency"

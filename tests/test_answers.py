@@ -679,6 +679,31 @@ def test_a_choice_between_one_shots_medicines_is_no_comparison_of_procedures(
     assert ask(store, settings, "ask_medication", apart).compared
 
 
+def test_a_question_asking_why_gets_the_reasons_too(store, settings) -> None:
+    """ "Why does one last weeks and the other only hours?" is a duration question asking
+    why: the facts that give the reasons come along (`why_cues`, `explained_by`), each
+    only for the procedures the articles give it for."""
+    text = "both have anesthetic, so why does one last weeks and the other only hours?"
+    reply = ask(store, settings, "ask_duration", text, ["fji", "mbb"])
+    assert reply.topic == "duration" and "steroid" in reply.text
+    assert "diagnostic" in reply.text  # the block's purpose, a reason it is short
+    plain = ask(store, settings, "ask_duration", "which lasts longer?", ["fji", "mbb"])
+    assert "diagnostic" not in plain.text
+    # A reason the articles give for one of the two only is not refused for the other.
+    better = "why is it better at that than the facet injection?"
+    purpose = ask(store, settings, "ask_purpose", better, ["fji"], "mbb")
+    assert "don't cover" not in purpose.text and "RFA" in purpose.text
+
+
+def test_the_other_one_with_a_topic_is_the_other_procedure(store, settings) -> None:
+    """ "And the other one, how long?" has its own topic and points at the counterpart of
+    the procedure under discussion (`other_procedure_cues`)."""
+    reply = ask(store, settings, "ask_duration", "and the other one, how long?", (), "fji")
+    assert reply.procedure == "mbb" and "hours" in reply.text
+    same = ask(store, settings, "ask_duration", "and how long does it last?", (), "fji")
+    assert same.procedure == "fji"
+
+
 def _load_edited_store(tmp_path, edit) -> None:
     """Load data/facts.yml after `edit(document)`: the store must refuse it."""
     import yaml

@@ -275,6 +275,12 @@ class FactStore:
     sameness: Optional[ComparisonRule] = None
     order: Optional[ComparisonRule] = None
     part_choice: Optional[PartChoice] = None
+    # "Why does one last weeks and the other only hours?": a question asking why, whose
+    # answer comes with the facts that give the reasons (a topic's `explained_by`).
+    why_cues: Tuple[str, ...] = field(default=())
+    # "And the other one, how long?": a question with its own topic that points at the
+    # other procedure instead of naming it.
+    other_procedure_cues: Tuple[str, ...] = field(default=())
     # Health subjects that are not these procedures and that the articles do not discuss
     # (another surgery, a knee injection, a named painkiller): a question about one that
     # names no procedure is out of scope.
@@ -509,6 +515,14 @@ class FactStore:
         if rule is None or topic_id not in rule.from_topics or not has_phrase(text, rule.cues):
             return None
         return rule.topic
+
+    def asks_why(self, text: str) -> bool:
+        """True when a question asks for the reasons (`why_cues`: "why", "how come")."""
+        return has_phrase(text, self.why_cues)
+
+    def points_to_other_procedure(self, text: str) -> bool:
+        """True when a question points at "the other one" (`other_procedure_cues`)."""
+        return has_phrase(text, self.other_procedure_cues)
 
     def chooses_between_parts(self, question: str, text: str) -> bool:
         """True when a `question` choosing ("which ...?", "each": the rule's `cues`)
@@ -910,6 +924,8 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         sameness=_parse_comparison_rule(path, top.raw.get("sameness"), topics, "sameness"),
         order=_parse_comparison_rule(path, top.raw.get("order"), topics, "order"),
         part_choice=_parse_part_choice(path, top.raw.get("part_choice"), topics, procedures),
+        why_cues=top.text_list("why_cues", required=False),
+        other_procedure_cues=top.text_list("other_procedure_cues", required=False),
         other_subjects=_parse_uncovered(
             path, top.raw.get("other_subjects", []), topics, "other_subjects"
         ),

@@ -217,6 +217,10 @@ def answer_question(
         topic = store.topic_for_intent(intent or "")
         if plan and plan.get("intent") == intent:
             chosen = set(plan.get("facts") or ()) or None
+        if not named and store.points_to_other_procedure(question or text):
+            # "And the other one, how long?": the counterpart of the one under discussion.
+            counterpart = store.procedures.get(current_procedure or "")
+            named = [counterpart.counterpart] if counterpart and counterpart.counterpart else []
     topic_id = topic.id if topic else None
     subject = store.uncovered_subject(question or text, topic_id)
     if subject is not None or topic is None:
@@ -279,15 +283,27 @@ def answer_question(
         chosen=chosen,
         selecting=compare and store.asks_which(asked),
     )
-    if intent == ELABORATE_INTENT:
-        # "Why so short?": the facts that give the reasons come along.
+    if intent == ELABORATE_INTENT or store.asks_why(asked):
+        # "Why so short?", "why does one last weeks and the other only hours?": the facts
+        # that give the reasons come along.
         for reason in topic.explained_by:
-            # Only reasons the articles give for this procedure (the purpose of a facet
-            # injection is not explained by what follows a block).
+            # Only reasons the articles give for the procedures asked about (the purpose
+            # of a facet injection is not explained by what follows a block).
             facts = store.facts_for(reason)
             if procedure and not compare and not any(f.is_about(procedure) for f in facts):
                 continue
-            reasons = answers.answer_topic(store, reason, procedure, compare=compare, named=named)
+            asked_about = named or (store.usual_comparison if compare else ())
+            about = [p for p in asked_about if any(f.is_about(p) for f in facts)]
+            if compare and not about:
+                continue
+            side_by_side = compare and len(about) > 1
+            reasons = answers.answer_topic(
+                store,
+                reason,
+                procedure if not compare else None if side_by_side else about[0],
+                compare=side_by_side,
+                named=about if compare else named,
+            )
             reply = answers.with_reasons(store, reply, reasons)
     notes = [assumed_names_note(entities, text, store), lead]
     if store.is_personal(text):

@@ -704,6 +704,33 @@ def test_the_other_one_with_a_topic_is_the_other_procedure(store, settings) -> N
     assert same.procedure == "fji"
 
 
+def test_a_topic_bridges_to_what_the_articles_say_for_a_procedure_it_lacks(store, settings) -> None:
+    """ "What if neither helps?" has no fact for RFA, but the articles make RFA an option
+    only once a block has shown the pain source (`bridges`): that, not "they don't cover
+    this for RFA"."""
+    after = ask(store, settings, "ask_no_relief", "does that mean rfa won't help either?", ["rfa"])
+    assert "not the main source" in after.text and "RFA becomes an option" in after.text
+    assert "don't cover" not in after.text
+    both = "if neither the facet injection nor the block helps, do i need the ablation?"
+    compared = ask(store, settings, "ask_no_relief", both, ["fji", "mbb", "rfa"])
+    assert "RFA becomes an option" in compared.text and "don't cover" not in compared.text
+    # A topic with no bridge for a procedure still says what the articles leave out.
+    assert (
+        "don't cover"
+        in ask(store, settings, "ask_imaging", "is rfa done with x-ray?", ["rfa"]).text
+    )
+
+
+def test_a_bridge_needs_facts_that_speak_of_its_procedure(tmp_path) -> None:
+    from bot.core.facts import FactStoreError
+
+    for bridges in ({"rfa": ["no_relief_other_causes"]}, {"nothing": ["next_rfa_option"]}, []):
+        with pytest.raises(FactStoreError, match="bridges"):
+            _load_edited_store(
+                tmp_path, lambda d, b=bridges: d["topics"]["no_relief"].update(bridges=b)
+            )
+
+
 def _load_edited_store(tmp_path, edit) -> None:
     """Load data/facts.yml after `edit(document)`: the store must refuse it."""
     import yaml

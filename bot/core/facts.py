@@ -99,6 +99,11 @@ class Topic:
     unpaired_topic: Optional[str] = None
     # Said first in such an answer, so the patient knows the articles never compare them.
     unpaired_note: Optional[str] = None
+    # For a procedure none of this topic's facts speaks of, facts of other topics that say
+    # what the articles do about it ("what if neither helps?" asked for RFA: RFA becomes
+    # an option only once a block shows where the pain comes from), instead of "the
+    # articles don't cover this for RFA".
+    bridges: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
     # What "and then what?" right after this topic's answer asks ("what's the block for?
     # ... and then what?" is what comes after the block); may be this topic itself.
     then: Optional[str] = None
@@ -299,6 +304,12 @@ class FactStore:
     def facts_for(self, topic: str) -> List[Fact]:
         """All facts on `topic`, in file order."""
         return [fact for fact in self.facts if fact.topic == topic]
+
+    def bridge_for(self, topic: str, procedure: str) -> List[Fact]:
+        """The facts that answer `topic` for a procedure its own facts don't speak of
+        (the topic's `bridges`), or [] when the articles have none."""
+        wanted = self.topics[topic].bridges.get(procedure, ())
+        return [fact for fact in self.facts if fact.id in wanted]
 
     def topic_for_compared(self, topic: Topic, procedures: Sequence[str]) -> Topic:
         """`topic`, or its `unpaired_topic` when two procedures are compared and no fact
@@ -688,6 +699,18 @@ def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure
     return procedures
 
 
+def _parse_bridges(reader: _Reader) -> Dict[str, Tuple[str, ...]]:
+    """A topic's `bridges`: procedure id -> fact ids (checked once all facts are read)."""
+    raw = reader.raw.get("bridges")
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(ids, list) and all(isinstance(i, str) for i in ids) for ids in raw.values()
+    ):
+        raise reader.fail("bridges", "must map procedures to lists of fact ids")
+    return {str(procedure): tuple(ids) for procedure, ids in raw.items()}
+
+
 def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
     topics = {}
     for topic_id, body in raw.items():
@@ -705,6 +728,7 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
             points_back_for=reader.text_list("points_back_for", required=False),
             unpaired_topic=reader.text("unpaired_topic", required=False),
             unpaired_note=reader.text("unpaired_note", required=False),
+            bridges=_parse_bridges(reader),
             then=reader.text("then", required=False),
         )
     for topic in topics.values():
@@ -904,6 +928,18 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
     for topic in topics.values():
         if not any(fact.topic == topic.id for fact in facts):
             raise FactStoreError(path, f"topic '{topic.id}'", "facts", "no fact has this topic")
+        for procedure, fact_ids in topic.bridges.items():
+            known = procedure in procedures and fact_ids
+            if not known or any(
+                fact_id not in by_id or not by_id[fact_id].is_about(procedure)
+                for fact_id in fact_ids
+            ):
+                raise FactStoreError(
+                    path,
+                    f"topic '{topic.id}'",
+                    "bridges",
+                    f"'{procedure}' needs a known procedure and facts that speak of it",
+                )
     return FactStore(
         path=path,
         sources=sources,

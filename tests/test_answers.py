@@ -731,6 +731,28 @@ def test_a_bridge_needs_facts_that_speak_of_its_procedure(tmp_path) -> None:
             )
 
 
+def test_a_topic_that_requires_words_gives_way_without_them(store) -> None:
+    """ "What if it works?" is no "what if it doesn't help?": the no-relief topic
+    `requires` words of failure; without them the next topic of the ranking is meant."""
+    ranking = [
+        {"name": "ask_no_relief", "confidence": 0.77},
+        {"name": "ask_next_steps", "confidence": 0.06},
+    ]
+    assert store.intent_meant("ask_no_relief", "what if it works?", ranking) == "ask_next_steps"
+    for failing in ("what if it doesnt work?", "and if I only get a little relief?"):
+        assert store.intent_meant("ask_no_relief", failing, ranking) == "ask_no_relief"
+    # Nothing else in the ranking: the intent stands; other topics require nothing.
+    assert store.intent_meant("ask_no_relief", "what if it works?", ranking[:1]) == "ask_no_relief"
+    assert store.intent_meant("ask_pain", "does it hurt?", ranking) == "ask_pain"
+
+
+def test_a_required_pattern_must_be_a_valid_regular_expression(tmp_path) -> None:
+    from bot.core.facts import FactStoreError
+
+    with pytest.raises(FactStoreError, match="requires"):
+        _load_edited_store(tmp_path, lambda d: d["topics"]["no_relief"].update(requires="(oops"))
+
+
 def _load_edited_store(tmp_path, edit) -> None:
     """Load data/facts.yml after `edit(document)`: the store must refuse it."""
     import yaml

@@ -104,6 +104,10 @@ class Topic:
     # an option only once a block shows where the pain comes from), instead of "the
     # articles don't cover this for RFA".
     bridges: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+    # A question of this topic always holds a match of this pattern ("what if it does
+    # NOT help?"): one without it ("what if it works?") is not this topic, whatever the
+    # classifier's confidence; the next topic of its ranking is taken.
+    requires: Optional[re.Pattern[str]] = None
     # What "and then what?" right after this topic's answer asks ("what's the block for?
     # ... and then what?" is what comes after the block); may be this topic itself.
     then: Optional[str] = None
@@ -304,6 +308,29 @@ class FactStore:
     def facts_for(self, topic: str) -> List[Fact]:
         """All facts on `topic`, in file order."""
         return [fact for fact in self.facts if fact.topic == topic]
+
+    def _meets_requirement(self, intent: str, text: str) -> bool:
+        topic = self.topic_for_intent(intent)
+        return topic is None or topic.requires is None or topic.requires.search(text) is not None
+
+    def meant_ranking(
+        self, ranking: Sequence[Mapping[str, Any]], text: str
+    ) -> List[Mapping[str, Any]]:
+        """`ranking` without the intents whose topic `requires` a pattern `text` lacks
+        ("what if it works?" is no "what if it doesn't help?")."""
+        return [item for item in ranking if self._meets_requirement(str(item.get("name")), text)]
+
+    def intent_meant(
+        self, intent: Optional[str], text: str, ranking: Sequence[Mapping[str, Any]]
+    ) -> Optional[str]:
+        """`intent`, unless its topic `requires` a pattern `text` lacks: then the first
+        topic intent left in `ranking` (see `meant_ranking`); `intent` when none is."""
+        if intent is None or self._meets_requirement(intent, text):
+            return intent
+        for item in self.meant_ranking(ranking, text):
+            if self.topic_for_intent(str(item.get("name"))) is not None:
+                return str(item.get("name"))
+        return intent
 
     def bridge_for(self, topic: str, procedure: str) -> List[Fact]:
         """The facts that answer `topic` for a procedure its own facts don't speak of
@@ -699,6 +726,17 @@ def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure
     return procedures
 
 
+def _compile_one(reader: _Reader, name: str) -> Optional[re.Pattern[str]]:
+    """An optional regular expression field, compiled case-insensitively."""
+    raw = reader.text(name, required=False)
+    if raw is None:
+        return None
+    try:
+        return re.compile(raw, re.IGNORECASE)
+    except re.error as error:
+        raise reader.fail(name, f"is not a valid regular expression: {error}") from error
+
+
 def _parse_bridges(reader: _Reader) -> Dict[str, Tuple[str, ...]]:
     """A topic's `bridges`: procedure id -> fact ids (checked once all facts are read)."""
     raw = reader.raw.get("bridges")
@@ -729,6 +767,7 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
             unpaired_topic=reader.text("unpaired_topic", required=False),
             unpaired_note=reader.text("unpaired_note", required=False),
             bridges=_parse_bridges(reader),
+            requires=_compile_one(reader, "requires"),
             then=reader.text("then", required=False),
         )
     for topic in topics.values():

@@ -376,6 +376,21 @@ class AnswerPlannerComponent(GraphComponent):
                     message.get(ENTITIES) or [], message.get(TEXT) or "", facts.store, asked
                 ),
             )
+            meant = facts.store.intent_meant(plan.intent, asked, ranking)
+            if meant != plan.intent and meant is not None:
+                # "What if it works?" is no "what if it doesn't help?" (a topic's
+                # `requires`): the next topic of the ranking, with its own confidence.
+                confidence = next(
+                    (
+                        float(item.get(PREDICTED_CONFIDENCE_KEY) or 0)
+                        for item in ranking
+                        if item.get(INTENT_NAME_KEY) == meant
+                    ),
+                    plan.confidence,
+                )
+                _force_intent(message, meant, confidence=confidence)
+                message.set(PLAN_KEY, {"intent": meant, "reason": "requires"}, True)
+                continue
             _force_intent(message, plan.intent, confidence=plan.confidence)
             message.set(PLAN_KEY, plan.summary(), add_to_output=True)
         return messages

@@ -753,6 +753,20 @@ def test_a_required_pattern_must_be_a_valid_regular_expression(tmp_path) -> None
         _load_edited_store(tmp_path, lambda d: d["topics"]["no_relief"].update(requires="(oops"))
 
 
+def test_which_procedure_treats_the_syndrome_is_how_the_doctor_chooses(store, settings) -> None:
+    """ "Which injection treats that?" after facet joint syndrome asks which procedure
+    (`treatment_question`), not what the syndrome is."""
+
+    def then(text: str) -> Any:
+        return responder.answer_question(
+            store, settings, "ask_facet_syndrome", text, (), None, last_topic="facet_syndrome"
+        )
+
+    reply = then("which injection treats that?")
+    assert reply.topic == "which_procedure" and "facet joint injection" in reply.text
+    assert then("what makes it worse?").topic == "facet_syndrome"
+
+
 def _load_edited_store(tmp_path, edit) -> None:
     """Load data/facts.yml after `edit(document)`: the store must refuse it."""
     import yaml

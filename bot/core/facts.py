@@ -283,6 +283,7 @@ class FactStore:
     degree_cues: Tuple[str, ...] = field(default=())
     sameness: Optional[ComparisonRule] = None
     order: Optional[ComparisonRule] = None
+    treatment_question: Optional[ComparisonRule] = None
     part_choice: Optional[PartChoice] = None
     # "Why does one last weeks and the other only hours?": a question asking why, whose
     # answer comes with the facts that give the reasons (a topic's `explained_by`).
@@ -549,10 +550,12 @@ class FactStore:
 
     def sameness_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
         """The topic a "same as X?" question on `topic_id` really asks, else None."""
-        rule = self.sameness
-        if rule is None or topic_id not in rule.from_topics or not has_phrase(text, rule.cues):
-            return None
-        return rule.topic
+        return _rule_topic(self.sameness, text, topic_id)
+
+    def treatment_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
+        """The topic "which procedure treats it?" on a topic about the spine rather than
+        a procedure (`treatment_question`) really asks: how the doctor chooses."""
+        return _rule_topic(self.treatment_question, text, topic_id)
 
     def asks_why(self, text: str) -> bool:
         """True when a question asks for the reasons (`why_cues`: "why", "how come")."""
@@ -915,6 +918,15 @@ def _parse_part_choice(
     return rule
 
 
+def _rule_topic(
+    rule: Optional[ComparisonRule], text: str, topic_id: Optional[str]
+) -> Optional[str]:
+    """`rule.topic` when `text`, asked on one of its `from_topics`, holds one of its cues."""
+    if rule is None or topic_id not in rule.from_topics or not has_phrase(text, rule.cues):
+        return None
+    return rule.topic
+
+
 def _parse_comparison_rule(
     path: Path, raw: Any, topics: Mapping[str, Topic], where: str
 ) -> Optional[ComparisonRule]:
@@ -998,6 +1010,9 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         degree_cues=top.text_list("degree_cues", required=False),
         sameness=_parse_comparison_rule(path, top.raw.get("sameness"), topics, "sameness"),
         order=_parse_comparison_rule(path, top.raw.get("order"), topics, "order"),
+        treatment_question=_parse_comparison_rule(
+            path, top.raw.get("treatment_question"), topics, "treatment_question"
+        ),
         part_choice=_parse_part_choice(path, top.raw.get("part_choice"), topics, procedures),
         why_cues=top.text_list("why_cues", required=False),
         other_procedure_cues=top.text_list("other_procedure_cues", required=False),

@@ -221,6 +221,11 @@ def answer_question(
             # "And the other one, how long?": the counterpart of the one under discussion.
             counterpart = store.procedures.get(current_procedure or "")
             named = [counterpart.counterpart] if counterpart and counterpart.counterpart else []
+    redirect = store.treatment_topic(question or text, topic.id) if topic else None
+    if redirect is not None:
+        # "Which injection treats that?" after facet joint syndrome: how the doctor
+        # chooses, which says the facet injection treats the inflamed joint itself.
+        topic, chosen = store.topics[redirect], None
     topic_id = topic.id if topic else None
     subject = store.uncovered_subject(question or text, topic_id)
     if subject is not None or topic is None:

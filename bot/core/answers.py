@@ -229,10 +229,9 @@ def answer_topic(
                 # another ("both use numbing medicine...") after its own medicines.
                 used = [fact for fact in used if not fact.only_when_asked]
             paragraphs.append(_join(used))
-        elif store.bridge_for(topic_id, procedure):
+        elif bridge := store.bridge_for(topic_id, procedure):
             # "Does that mean the burning one won't help either?" after "what if neither
             # helps?": what the topic says, then what the articles say about that one.
-            bridge = store.bridge_for(topic_id, procedure)
             used = [*facts, *bridge]
             paragraphs.append(_join(facts))
             paragraphs.append(_join(bridge))
@@ -259,11 +258,12 @@ def answer_topic(
         else:
             paragraphs.append(_shared(store, used, scope) + _join(used))
         general = any(GENERAL in fact.procedures for fact in facts)
-        bridged = [p for p in named if p not in known and store.bridge_for(topic_id, p)]
+        bridges = {p: store.bridge_for(topic_id, p) for p in named if p not in known}
+        bridged = [p for p, bridge in bridges.items() if bridge]
         for bridged_procedure in bridged:
             # "If neither helps, does that mean I need the ablation?": what the articles
             # say about the ablation, not "they don't cover it".
-            bridge = store.bridge_for(topic_id, bridged_procedure)
+            bridge = bridges[bridged_procedure]
             used = [*used, *(fact for fact in bridge if fact not in used)]
             paragraphs.append(_join(bridge))
         missing = (

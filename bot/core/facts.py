@@ -314,23 +314,18 @@ class FactStore:
         topic = self.topic_for_intent(intent)
         return topic is None or topic.requires is None or topic.requires.search(text) is not None
 
-    def meant_ranking(
-        self, ranking: Sequence[Mapping[str, Any]], text: str
-    ) -> List[Mapping[str, Any]]:
-        """`ranking` without the intents whose topic `requires` a pattern `text` lacks
-        ("what if it works?" is no "what if it doesn't help?")."""
-        return [item for item in ranking if self._meets_requirement(str(item.get("name")), text)]
-
     def intent_meant(
         self, intent: Optional[str], text: str, ranking: Sequence[Mapping[str, Any]]
     ) -> Optional[str]:
-        """`intent`, unless its topic `requires` a pattern `text` lacks: then the first
-        topic intent left in `ranking` (see `meant_ranking`); `intent` when none is."""
+        """`intent`, unless its topic `requires` a pattern `text` lacks ("what if it
+        works?" is no "what if it doesn't help?"): then the first topic intent of
+        `ranking` whose topic finds what it requires; `intent` when none is."""
         if intent is None or self._meets_requirement(intent, text):
             return intent
-        for item in self.meant_ranking(ranking, text):
-            if self.topic_for_intent(str(item.get("name"))) is not None:
-                return str(item.get("name"))
+        for item in ranking:
+            name = str(item.get("name"))
+            if self.topic_for_intent(name) is not None and self._meets_requirement(name, text):
+                return name
         return intent
 
     def bridge_for(self, topic: str, procedure: str) -> List[Fact]:
@@ -584,11 +579,11 @@ class FactStore:
         asks (`order`), when its facts speak of every procedure `compared`; else None
         (the articles give no order for the facet injection and the block: how the
         doctor chooses answers that)."""
-        rule = self.order
-        if rule is None or topic_id not in rule.from_topics or not has_phrase(text, rule.cues):
+        topic = _rule_topic(self.order, text, topic_id)
+        if topic is None:
             return None
-        spoken = {p for fact in self.facts_for(rule.topic) for p in fact.procedures}
-        return rule.topic if set(compared) <= spoken else None
+        spoken = {p for fact in self.facts_for(topic) for p in fact.procedures}
+        return topic if set(compared) <= spoken else None
 
 
 # -- loading and validation ------------------------------------------------
@@ -732,12 +727,7 @@ def _parse_procedures(path: Path, raw: Mapping[str, Any]) -> Dict[str, Procedure
 def _compile_one(reader: _Reader, name: str) -> Optional[re.Pattern[str]]:
     """An optional regular expression field, compiled case-insensitively."""
     raw = reader.text(name, required=False)
-    if raw is None:
-        return None
-    try:
-        return re.compile(raw, re.IGNORECASE)
-    except re.error as error:
-        raise reader.fail(name, f"is not a valid regular expression: {error}") from error
+    return None if raw is None else _compiled(reader, name, raw, re.IGNORECASE)
 
 
 def _parse_bridges(reader: _Reader) -> Dict[str, Tuple[str, ...]]:
@@ -869,14 +859,17 @@ def _parse_uncovered(
     return tuple(subjects)
 
 
+def _compiled(reader: _Reader, name: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as error:
+        raise reader.fail(name, f"bad regular expression {pattern!r}: {error}") from error
+
+
 def _compile_patterns(reader: _Reader, name: str) -> Tuple[re.Pattern[str], ...]:
-    compiled = []
-    for pattern in reader.text_list(name, required=False):
-        try:
-            compiled.append(re.compile(pattern))
-        except re.error as error:
-            raise reader.fail(name, f"bad regular expression {pattern!r}: {error}") from error
-    return tuple(compiled)
+    return tuple(
+        _compiled(reader, name, pattern) for pattern in reader.text_list(name, required=False)
+    )
 
 
 def _parse_usual_comparison(top: _Reader, procedures: Mapping[str, Procedure]) -> Tuple[str, ...]:

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from bot.core import answers, safety
 from bot.core.answers import Reply
-from bot.core.facts import FactStore
+from bot.core.facts import FactStore, PartChoice
 from bot.core.settings import ClinicSettings
 
 FOLLOW_UP_INTENT = "ask_follow_up"
@@ -60,6 +60,19 @@ def _without_names(entities: Iterable[Mapping], text: str) -> str:
         if entity.get("entity") == "procedure" and start is not None and end is not None:
             text = text[:start] + "x" * (end - start) + text[end:]
     return text
+
+
+def _part_choice(
+    store: FactStore, entities: Iterable[Mapping], text: str, asked: str
+) -> Optional[PartChoice]:
+    """The store's `part_choice` rule when the question `asked` (in `text`) chooses
+    between the medicines of one procedure, procedure names set aside; else None."""
+    if store.part_choice is None:
+        return None
+    plain = _without_names(entities, text)
+    at = text.find(asked)
+    plain_question = plain[at : at + len(asked)] if at >= 0 else plain
+    return store.part_choice if store.chooses_between_parts(plain_question, plain) else None
 
 
 def names_procedure_plainly(entities: Iterable[Mapping], text: str, store: FactStore) -> bool:
@@ -233,14 +246,9 @@ def answer_question(
     in_story = store.uncovered_subject(text, topic_id) if question else None
 
     asked = question or text
-    rule = store.part_choice
-    parts = bool(rule and len(named) < 2)
-    if parts:
-        plain = _without_names(entities, text)
-        at = text.find(asked)
-        plain_question = plain[at : at + len(asked)] if at >= 0 else plain
-        parts = store.chooses_between_parts(plain_question, plain)
-    if rule and parts:
+    rule = _part_choice(store, entities, text, asked) if len(named) < 2 else None
+    parts = rule is not None
+    if rule is not None:
         # "Which works faster, the steroid or the anesthetic?": the medicines of one
         # procedure, not a comparison of procedures; every fact, so each medicine's part.
         topic, chosen = store.topics[rule.topic], None

@@ -120,6 +120,7 @@ def test_general_topic_ignores_the_procedure(store, settings) -> None:
         ("which symptoms after the block mean i should go to the er?", "which warning signs"),
         ("how often do facet injections lead to infection?", "how often infections"),
         ("can rfa be repeated if the pain comes back", "how many times it can be repeated"),
+        ("is there a risk the ablation could paralyse me?", "serious harm such as paralysis"),
     ],
 )
 def test_uncovered_subjects_are_never_answered(store, settings, text, label) -> None:

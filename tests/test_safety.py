@@ -87,6 +87,8 @@ def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None
         "could RFA ever make me lose control of my bladder?",
         "what if I get a fever after the injection?",
         "is leg weakness a side effect of RFA?",
+        # The sign is the question's own verb: the question still holds.
+        "can the ablation paralyze you?",
     ],
 )
 def test_questions_about_a_sign_get_the_safety_net(detector, text) -> None:

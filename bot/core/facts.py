@@ -634,6 +634,13 @@ class _Reader:
             raise self.fail(name, "must be a number from 0 to 1")
         return float(value)
 
+    def count(self, name: str) -> int:
+        """A whole number, at least 1."""
+        value = self.raw.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(name, "must be a whole number, at least 1")
+        return value
+
     def mapping(self, name: str) -> Mapping[str, Any]:
         value = self.raw.get(name)
         if not isinstance(value, Mapping) or not value:
@@ -1025,10 +1032,7 @@ def _parse_sequel(path: Path, raw: Any) -> Optional[Sequel]:
     if raw is None:
         return None
     reader = _Reader(path, "sequel", raw)
-    max_words = raw.get("max_words")
-    if not isinstance(max_words, int) or isinstance(max_words, bool) or max_words < 1:
-        raise reader.fail("max_words", "must be a whole number of words, at least 1")
-    return Sequel(cues=reader.text_list("cues"), max_words=max_words)
+    return Sequel(cues=reader.text_list("cues"), max_words=reader.count("max_words"))
 
 
 def _parse_context_prior(path: Path, raw: Any) -> Optional[ContextPrior]:

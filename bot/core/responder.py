@@ -20,14 +20,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from bot.core import answers, safety
+from bot.core import answers, intents, safety
 from bot.core.answers import Reply
 from bot.core.facts import FactStore, PartChoice
 from bot.core.settings import ClinicSettings
 
-FOLLOW_UP_INTENT = "ask_follow_up"
-# "why is that?", "what do you mean?": the last topic again, in full, for the same procedure.
-ELABORATE_INTENT = "ask_more"
 # A follow-up with no topic to follow (the first message): what the procedure is.
 FOLLOW_UP_DEFAULT_TOPIC = "what_is"
 
@@ -205,12 +202,12 @@ def answer_question(
             # "And then what?" after what a block is for: what comes after the block.
             intent = store.topics[sequel].intent
     chosen = None
-    if intent in (FOLLOW_UP_INTENT, ELABORATE_INTENT):
+    if intent in (intents.FOLLOW_UP, intents.ELABORATE):
         not_covered, subject = answers.not_covered_subject(store, last_topic)
         if not_covered:
             # "and for the block?" after "the articles don't cover that": nor for the block.
             return answers.answer_uncovered(store, settings, subject)
-    if intent == ELABORATE_INTENT:
+    if intent == intents.ELABORATE:
         # Every fact of the last topic (the planner may have picked one before), so the
         # reasons come along; with nothing said yet there is nothing to explain.
         topic = store.topics.get(last_topic or "")
@@ -218,7 +215,7 @@ def answer_question(
             return answers.answer_rephrase(store)
         if not named:
             named = [p for p in last_compared if p in store.procedures]
-    elif intent == FOLLOW_UP_INTENT:
+    elif intent == intents.FOLLOW_UP:
         topic = store.topics.get(last_topic or "") or store.topics[FOLLOW_UP_DEFAULT_TOPIC]
         if not named and not store.asks_about_a_part(question or text):
             counterpart = store.procedures.get(current_procedure or "")
@@ -256,7 +253,7 @@ def answer_question(
     # A follow-up compares too when it names the other procedure ("is that the same as
     # a facet injection?" after "what is an MBB?").
     compare = not parts and (
-        len(named) > 1 or (intent != ELABORATE_INTENT and store.is_comparison(asked))
+        len(named) > 1 or (intent != intents.ELABORATE and store.is_comparison(asked))
     )
     compared_before = [p for p in last_compared if p in store.procedures]
     if not named and not compare and current_procedure is None and len(compared_before) > 1:
@@ -296,7 +293,7 @@ def answer_question(
         chosen=chosen,
         selecting=compare and store.asks_which(asked),
     )
-    if intent == ELABORATE_INTENT or store.asks_why(asked):
+    if intent == intents.ELABORATE or store.asks_why(asked):
         # "Why so short?", "why does one last weeks and the other only hours?": the facts
         # that give the reasons come along.
         for reason in topic.explained_by:

@@ -35,10 +35,10 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.channels.plain_text import parse_choice_number
-from bot.core import language, safety
+from bot.core import intents, language, safety
 from bot.core.facts import FactStore, ReloadingFactStore
 from bot.core.gibberish import is_gibberish, too_short
-from bot.core.responder import FOLLOW_UP_INTENT, other_subject_only
+from bot.core.responder import other_subject_only
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.focus import question_span
 from bot.nlu.planner import (
@@ -52,15 +52,12 @@ from bot.nlu.spacy_pipeline import PROCEDURE_LABEL
 
 logger = logging.getLogger(__name__)
 
-RED_FLAG_INTENT = "red_flag"
 SENTENCE_VECTOR_KEY = "sentence_vector"
 # The question of a long message (bot/nlu/focus.py), in the parse output: the actions
 # look for subjects the articles don't cover in the question, not in the story before it.
 QUESTION_KEY = "question_text"
 PLAN_KEY = "answer_plan"
-FALLBACK_INTENT = "nlu_fallback"
 RED_FLAG_KEY = "red_flag"
-NON_ENGLISH_INTENT = "non_english"
 LANGUAGE_KEY = "language"
 
 
@@ -350,8 +347,8 @@ class AnswerPlannerComponent(GraphComponent):
                 else None
             )
             if unreadable:
-                _force_intent(message, FALLBACK_INTENT)
-                message.set(PLAN_KEY, {"intent": FALLBACK_INTENT, "reason": unreadable}, True)
+                _force_intent(message, intents.FALLBACK)
+                message.set(PLAN_KEY, {"intent": intents.FALLBACK, "reason": unreadable}, True)
                 continue
             button = facts.store.topic_for_question(text)
             if button is not None:
@@ -443,7 +440,7 @@ class FollowUpOverride(_BuiltFromConfig):
             if store.is_bare_follow_up(text, names) or store.is_tailed_follow_up(
                 text, names, confidence
             ):
-                _force_intent(message, FOLLOW_UP_INTENT)
+                _force_intent(message, intents.FOLLOW_UP)
         return messages
 
 
@@ -464,7 +461,7 @@ class NonEnglishOverride(_BuiltFromConfig):
             detected = language.detect(message.get(TEXT) or "")
             if detected is None:
                 continue
-            _force_intent(message, NON_ENGLISH_INTENT)
+            _force_intent(message, intents.NON_ENGLISH)
             message.set(LANGUAGE_KEY, detected, add_to_output=True)
         return messages
 
@@ -501,11 +498,11 @@ class RedFlagOverride(_BuiltFromConfig):
         ranking = [
             item
             for item in message.get(INTENT_RANKING_KEY) or []
-            if item.get(INTENT_NAME_KEY) not in (RED_FLAG_INTENT, FALLBACK_INTENT)
+            if item.get(INTENT_NAME_KEY) not in (intents.RED_FLAG, intents.FALLBACK)
         ]
         best = ranking[0] if ranking else None
         if best is None or (best.get(PREDICTED_CONFIDENCE_KEY) or 0) < self.fallback_threshold:
-            best = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+            best = {INTENT_NAME_KEY: intents.FALLBACK, PREDICTED_CONFIDENCE_KEY: 1.0}
         message.set(INTENT, dict(best), add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
@@ -515,7 +512,7 @@ class RedFlagOverride(_BuiltFromConfig):
             message.set(RED_FLAG_KEY, assessment.summary(), add_to_output=True)
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             if assessment.status == safety.PRESENT:
-                _force_intent(message, RED_FLAG_INTENT)
-            elif assessment.findings and intent == RED_FLAG_INTENT:
+                _force_intent(message, intents.RED_FLAG)
+            elif assessment.findings and intent == intents.RED_FLAG:
                 self._demote(message)
         return messages

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import AbstractSet, Any, Dict, Mapping, Optional
 
+from bot.core import intents
 from bot.nlu.focus import points_back
 
 # A question of fewer words than this that points back ("is that safe?", "what do they
@@ -46,10 +47,7 @@ UNSURE_BELOW = 0.6
 # topic guessed from too few words, the fallback, "not covered", or an unsure "tell me
 # more" ("who gets that?" after "what's RFA?" is who is a candidate; tuning +1, none
 # lost). Follow-ups, greetings, personal questions, red flags and the rest keep theirs.
-REPLACEABLE = frozenset({"nlu_fallback", "ask_uncovered", "ask_more"})
-# "Why?" with no answer before it to explain ("my doctor wants two blocks." - "why?")
-# asks about the previous message, however sure its own reading.
-ELABORATE = "ask_more"
+REPLACEABLE = frozenset({intents.FALLBACK, intents.UNCOVERED, intents.ELABORATE})
 # The slot that holds the topic of the last answer (set by the actions).
 LAST_TOPIC_SLOT = "topic"
 
@@ -83,7 +81,9 @@ def may_replace(
     names no procedure (a named procedure says what it is about)."""
     if any(entity.get("entity") == "procedure" for entity in own.get("entities") or ()):
         return False
-    if nothing_to_explain and _intent(own) == ELABORATE:
+    # "Why?" with no answer before it to explain ("my doctor wants two blocks." - "why?")
+    # asks about the previous message, however sure its own reading.
+    if nothing_to_explain and _intent(own) == intents.ELABORATE:
         return True
     confidence = float((own.get("intent") or {}).get("confidence") or 0.0)
     return confidence < UNSURE_BELOW and _intent(own) in topic_intents | REPLACEABLE
@@ -100,7 +100,7 @@ def merged(
     result = dict(own)
     if not may_replace(own, topic_intents, nothing_to_explain):
         return result
-    if _intent(in_context) not in topic_intents | {"ask_uncovered"}:
+    if _intent(in_context) not in topic_intents | {intents.UNCOVERED}:
         return result
     for key in FROM_CONTEXT:
         if key in in_context:

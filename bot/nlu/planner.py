@@ -30,14 +30,18 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from bot.core import intents
 from bot.core.facts import Fact, FactStore, Topic
 
-UNCOVERED_INTENT = "ask_uncovered"
-FALLBACK_INTENT = "nlu_fallback"
-OUT_OF_SCOPE_INTENT = "out_of_scope"
 # Besides the topics' intents, the intents that ask something about the procedures.
 ASKING_INTENTS = frozenset(
-    {UNCOVERED_INTENT, FALLBACK_INTENT, "ask_personal_advice", "ask_follow_up", "ask_more"}
+    {
+        intents.UNCOVERED,
+        intents.FALLBACK,
+        intents.PERSONAL_ADVICE,
+        intents.FOLLOW_UP,
+        intents.ELABORATE,
+    }
 )
 
 
@@ -211,12 +215,12 @@ class AnswerPlanner:
         scores: Dict[str, float] = {}
         for item in ranking:
             name = item.get("name")
-            if name and name != FALLBACK_INTENT:
+            if name and name != intents.FALLBACK:
                 scores[name] = weight * float(item.get("confidence") or 0.0)
         for name, share in votes.items():
             scores[name] = scores.get(name, 0.0) + (1 - weight) * share
         if not scores:
-            return FALLBACK_INTENT, 0.0
+            return intents.FALLBACK, 0.0
         best = max(scores, key=scores.get)
         return best, scores[best]
 
@@ -239,7 +243,7 @@ class AnswerPlanner:
         plan = self._plan(vector, ranking, neutral_vector, question)
         if not other_subject_only or plan.intent not in self._asking:
             return plan
-        return Plan(OUT_OF_SCOPE_INTENT, plan.confidence, (), "other subject")
+        return Plan(intents.OUT_OF_SCOPE, plan.confidence, (), "other subject")
 
     def _plan(
         self,
@@ -262,8 +266,8 @@ class AnswerPlanner:
                 and best_any >= settings.rescue_similarity
             ):
                 return self._topic_plan(best_topic, confidence, scored, best_any, "fact match")
-            return Plan(FALLBACK_INTENT, confidence)
-        if intent == UNCOVERED_INTENT and self._covered_after_all(
+            return Plan(intents.FALLBACK, confidence)
+        if intent == intents.UNCOVERED and self._covered_after_all(
             ranking, best_topic, best_any, question, confidence
         ):
             return self._topic_plan(best_topic, confidence, scored, best_any, "covered after all")
@@ -286,10 +290,10 @@ class AnswerPlanner:
         if closer and best_topic is not None and best_topic.id != topic.id and best_topic.intent:
             return self._topic_plan(best_topic, confidence, scored, best_any, "fact match")
         if (
-            votes.get(UNCOVERED_INTENT, 0.0) >= settings.uncovered_share
+            votes.get(intents.UNCOVERED, 0.0) >= settings.uncovered_share
             and best_in_topic < settings.fact_match
         ):
-            return Plan(UNCOVERED_INTENT, confidence, (), "not covered", best_in_topic)
+            return Plan(intents.UNCOVERED, confidence, (), "not covered", best_in_topic)
         return self._facts_plan(intent, confidence, in_topic, best_in_topic, "facts")
 
     def _covered_after_all(
@@ -323,7 +327,9 @@ class AnswerPlanner:
         if best_any < settings.covered_similarity:
             return False
         others = [
-            item for item in ranking if item.get("name") not in (UNCOVERED_INTENT, FALLBACK_INTENT)
+            item
+            for item in ranking
+            if item.get("name") not in (intents.UNCOVERED, intents.FALLBACK)
         ]
         return (
             bool(others)
@@ -341,7 +347,7 @@ class AnswerPlanner:
     ) -> Plan:
         """The plan for `topic` (one with an intent, not the one DIET predicted), with
         its matching facts."""
-        intent = topic.intent or FALLBACK_INTENT
+        intent = topic.intent or intents.FALLBACK
         return self._facts_plan(intent, confidence, _in_topic(scored, topic.id), best, reason)
 
     def _facts_plan(

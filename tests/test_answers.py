@@ -121,6 +121,9 @@ def test_general_topic_ignores_the_procedure(store, settings) -> None:
         ("how often do facet injections lead to infection?", "how often infections"),
         ("can rfa be repeated if the pain comes back", "how many times it can be repeated"),
         ("is there a risk the ablation could paralyse me?", "serious harm such as paralysis"),
+        ("what temperature do they heat the nerve to?", "the equipment used"),
+        ("should i put a heating pad on it after the block", "ice or heat packs afterwards"),
+        ("i have a pacemaker, does that matter for rfa", "pacemakers and other implanted"),
     ],
 )
 def test_uncovered_subjects_are_never_answered(store, settings, text, label) -> None:
@@ -371,6 +374,22 @@ def test_which_of_these_procedures_compares_those_just_compared_else_all(store, 
         store, settings, "ask_what_is", "which of these is it, the block or rfa", ["mbb", "rfa"]
     )
     assert set(named.compared) == {"mbb", "rfa"}
+
+
+def test_the_first_one_is_the_first_procedure_of_the_last_side_by_side_answer(
+    store, settings
+) -> None:
+    reply = responder.answer_question(
+        store,
+        settings,
+        "ask_purpose",
+        "the first one, is it only a test?",
+        (),
+        "fji",
+        last_compared=["mbb", "fji"],
+    )
+    assert reply.procedure == "mbb"
+    assert store.fact("mbb_purpose").answer in reply.text
 
 
 def test_a_message_turning_to_a_new_subject_does_not_lean_to_the_last_topic(
@@ -745,6 +764,26 @@ def test_a_topic_that_requires_words_gives_way_without_them(store) -> None:
     # Nothing else in the ranking: the intent stands; other topics require nothing.
     assert store.intent_meant("ask_no_relief", "what if it works?", ranking[:1]) == "ask_no_relief"
     assert store.intent_meant("ask_pain", "does it hurt?", ranking) == "ask_pain"
+
+
+def test_what_comes_next_after_a_failed_block_yields_to_no_relief(store) -> None:
+    """`yields_to`: a next-steps question saying the block failed asks what happens
+    when it does not help; one saying it worked stays what comes next."""
+    for failing in ("if the block dont work what they do next", "next step if i get no relief"):
+        assert store.intent_meant("ask_next_steps", failing, []) == "ask_no_relief"
+    for working in ("what comes after a block that works?", "I'm not sure what comes next"):
+        assert store.intent_meant("ask_next_steps", working, []) == "ask_next_steps"
+
+
+def test_yields_to_needs_its_pattern_and_a_known_topic(tmp_path) -> None:
+    from bot.core.facts import FactStoreError
+
+    with pytest.raises(FactStoreError, match="yields_to"):
+        _load_edited_store(tmp_path, lambda d: d["topics"]["next_steps"].pop("yields_when"))
+    with pytest.raises(FactStoreError, match="yields_to"):
+        _load_edited_store(
+            tmp_path, lambda d: d["topics"]["next_steps"].update(yields_to="nowhere")
+        )
 
 
 def test_a_required_pattern_must_be_a_valid_regular_expression(tmp_path) -> None:

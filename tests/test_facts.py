@@ -190,6 +190,21 @@ def test_an_unsure_guess_right_after_an_answer_leans_to_its_topics(store) -> Non
     assert store.intent_in_context(personal, "medial_branch_nerves") == "ask_personal_advice"
 
 
+def test_ordinal_cues_pick_from_the_procedures_compared_in_order(store) -> None:
+    assert store.procedure_in_place("the first one, does it hurt?", ["mbb", "fji"]) == "mbb"
+    assert store.procedure_in_place("and the latter?", ["mbb", "fji", "rfa"]) == "rfa"
+    assert store.procedure_in_place("the 2nd one, is it a test", ["rfa", "fji"]) == "fji"
+    # With fewer than two compared there is no order; "the first block" is a block.
+    assert store.procedure_in_place("the first one?", ["mbb"]) is None
+    assert store.procedure_in_place("why is the first block not enough?", ["mbb", "fji"]) is None
+
+
+def test_ordinal_cues_name_only_known_places(tmp_path: Path) -> None:
+    block = "ordinal_cues:\n  third: [the third one]\n"
+    with pytest.raises(FactStoreError, match="third"):
+        load_fact_store(write(tmp_path, "broken.yml", GOOD_STORE + "\n" + block))
+
+
 @pytest.mark.parametrize("value", ["high", 1.5, -0.1, True])
 def test_context_prior_numbers_are_shares(tmp_path: Path, value) -> None:
     block = f"context_prior:\n  below_confidence: {value}\n  runner_up_at_least: 0.1\n"

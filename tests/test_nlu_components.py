@@ -173,6 +173,8 @@ def test_a_bare_fragment_is_a_follow_up(nlp, text, intent, expected) -> None:
         ("and the medial branch block he's booked for next?", "ask_next_steps", 0.22, True),
         ("what about the rfa my neighbour had?", "ask_medication", 0.3, True),
         ("and for the block he has next week?", "ask_personal_advice", 0.4, True),
+        # A filler before the opener changes nothing.
+        ("ok and the ablation my neighbour had?", "ask_medication", 0.45, True),
         # Read surely, or asking a question of its own, it is the classifier's to judge.
         ("and the facet injection hurts too?", "ask_pain", 0.66, False),
         ("and the block, does it hurt?", "ask_pain", 0.4, False),

@@ -31,15 +31,14 @@ def test_a_short_question_keeps_the_sentence_it_points_to() -> None:
     assert question_of(text, 20, 6) == text
 
 
-def test_a_fragment_carrying_the_question_on_keeps_the_question_before_it() -> None:
+def test_a_fragment_carrying_the_question_on_is_read_as_the_question_before_it() -> None:
     """ "... a test or a treatment? And the facet shot?" asks the question before it again:
-    read alone, "And the facet shot?" says nothing of what is asked."""
+    read alone, "And the facet shot?" says nothing of what is asked, and its "and what
+    about" would read as a bare follow-up. Its procedure is found in the whole message."""
     text = (
         "My doctor said maybe a block. Is the nerve block a test or a treatment? And the facet one?"
     )
-    assert (
-        question_of(text, 12, 6) == "Is the nerve block a test or a treatment? And the facet one?"
-    )
+    assert question_of(text, 12, 6) == "Is the nerve block a test or a treatment?"
     # A fragment that is a whole question of its own stays alone.
     long = (
         "Is the nerve block a test or a treatment? And how long does the facet one last for most?"

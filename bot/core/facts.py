@@ -111,6 +111,10 @@ class Topic:
     # What "and then what?" right after this topic's answer asks ("what's the block for?
     # ... and then what?" is what comes after the block); may be this topic itself.
     then: Optional[str] = None
+    # A question of this topic that matches `yields_when` asks `yields_to` instead ("if
+    # the block no work, what the doctor do next?" is what happens when it fails).
+    yields_to: Optional[str] = None
+    yields_when: Optional[re.Pattern[str]] = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,8 @@ class TailedFollowUp:
     wh_words: FrozenSet[str]
     auxiliaries: FrozenSet[str]
     below_confidence: float
+    # Words that may come before the opener ("ok and the steroid one?").
+    fillers: FrozenSet[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,9 @@ class FactStore:
     # "And the other one, how long?": a question with its own topic that points at the
     # other procedure instead of naming it.
     other_procedure_cues: Tuple[str, ...] = field(default=())
+    # "The first one, is it just a test?": (index among the procedures the last answer
+    # compared, cues), from `ordinal_cues`.
+    ordinal_cues: Tuple[Tuple[int, Tuple[str, ...]], ...] = field(default=())
     # Health subjects that are not these procedures and that the articles do not discuss
     # (another surgery, a knee injection, a named painkiller): a question about one that
     # names no procedure is out of scope.
@@ -319,7 +328,12 @@ class FactStore:
     ) -> Optional[str]:
         """`intent`, unless its topic `requires` a pattern `text` lacks ("what if it
         works?" is no "what if it doesn't help?"): then the first topic intent of
-        `ranking` whose topic finds what it requires; `intent` when none is."""
+        `ranking` whose topic finds what it requires; `intent` when none is. A topic
+        that `yields_to` another when the text says so gives way to it first."""
+        topic = self.topic_for_intent(intent or "")
+        if topic is not None and topic.yields_when is not None and topic.yields_to:
+            if topic.yields_when.search(text):
+                intent = self.topics[topic.yields_to].intent
         if intent is None or self._meets_requirement(intent, text):
             return intent
         for item in ranking:
@@ -503,6 +517,8 @@ class FactStore:
         opening = _words(text[: spans[0][0]])
         while opening and opening[-1] in _DETERMINERS:
             opening.pop()
+        while opening and opening[0] in rule.fillers:
+            opening.pop(0)
         if " ".join(opening) not in rule.openers:
             return False
         tail = [word.split("'")[0] for word in _words(text[spans[-1][1] :])]
@@ -559,6 +575,17 @@ class FactStore:
     def points_to_other_procedure(self, text: str) -> bool:
         """True when a question points at "the other one" (`other_procedure_cues`)."""
         return has_phrase(text, self.other_procedure_cues)
+
+    def procedure_in_place(self, text: str, compared: Sequence[str]) -> Optional[str]:
+        """The procedure "the first one" or "the latter" points at among `compared`, the
+        procedures the last answer put side by side in the order they came; None when
+        the text has no `ordinal_cues` or fewer than two were compared."""
+        if len(compared) < 2:
+            return None
+        for index, cues in self.ordinal_cues:
+            if has_phrase(text, cues) and -len(compared) <= index < len(compared):
+                return compared[index]
+        return None
 
     def chooses_between_parts(self, question: str, text: str) -> bool:
         """True when a `question` choosing ("which ...?", "each": the rule's `cues`)
@@ -769,6 +796,8 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
             bridges=_parse_bridges(reader),
             requires=_compile_one(reader, "requires"),
             then=reader.text("then", required=False),
+            yields_to=reader.text("yields_to", required=False),
+            yields_when=_compile_one(reader, "yields_when"),
         )
     for topic in topics.values():
         for field_name in ("follow_ups", "explained_by", "unpaired_topic"):
@@ -781,6 +810,14 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
         if topic.then is not None and (topic.then not in topics or not topics[topic.then].intent):
             reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
             raise reader.fail("then", f"'{topic.then}' is not a known topic with an intent")
+        if (topic.yields_to is None) != (topic.yields_when is None) or (
+            topic.yields_to is not None
+            and (topic.yields_to not in topics or not topics[topic.yields_to].intent)
+        ):
+            reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
+            raise reader.fail(
+                "yields_to", "needs yields_when and a known topic with an intent, together"
+            )
     intents = [topic.intent for topic in topics.values() if topic.intent]
     if len(intents) != len(set(intents)):
         raise FactStoreError(path, "topics", "intent", "two topics share one intent")
@@ -1016,6 +1053,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         part_choice=_parse_part_choice(path, top.raw.get("part_choice"), topics, procedures),
         why_cues=top.text_list("why_cues", required=False),
         other_procedure_cues=top.text_list("other_procedure_cues", required=False),
+        ordinal_cues=_parse_ordinal_cues(path, top.raw.get("ordinal_cues")),
         other_subjects=_parse_uncovered(
             path, top.raw.get("other_subjects", []), topics, "other_subjects"
         ),
@@ -1033,6 +1071,20 @@ def _parse_sequel(path: Path, raw: Any) -> Optional[Sequel]:
         return None
     reader = _Reader(path, "sequel", raw)
     return Sequel(cues=reader.text_list("cues"), max_words=reader.count("max_words"))
+
+
+# The places `ordinal_cues` may name, as indexes into the procedures compared.
+_PLACES = {"first": 0, "second": 1, "last": -1}
+
+
+def _parse_ordinal_cues(path: Path, raw: Any) -> Tuple[Tuple[int, Tuple[str, ...]], ...]:
+    if raw is None:
+        return ()
+    reader = _Reader(path, "ordinal_cues", raw)
+    unknown = sorted(set(raw) - set(_PLACES))
+    if unknown:
+        raise reader.fail(unknown[0], f"must be one of {', '.join(_PLACES)}")
+    return tuple((_PLACES[place], reader.text_list(place)) for place in raw)
 
 
 def _parse_context_prior(path: Path, raw: Any) -> Optional[ContextPrior]:
@@ -1054,6 +1106,7 @@ def _parse_tailed_follow_up(path: Path, raw: Any) -> Optional[TailedFollowUp]:
         wh_words=frozenset(word.lower() for word in reader.text_list("wh_words")),
         auxiliaries=frozenset(word.lower() for word in reader.text_list("auxiliaries")),
         below_confidence=reader.share("below_confidence"),
+        fillers=frozenset(word.lower() for word in reader.text_list("fillers", required=False)),
     )
 
 

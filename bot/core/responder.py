@@ -201,6 +201,10 @@ def answer_question(
         if sequel is not None:
             # "And then what?" after what a block is for: what comes after the block.
             intent = store.topics[sequel].intent
+    if not named:
+        # "The first one, is it just a test?" after a side-by-side answer.
+        in_place = store.procedure_in_place(question or text, last_compared)
+        named = [in_place] if in_place else named
     chosen = None
     if intent in (intents.FOLLOW_UP, intents.ELABORATE):
         not_covered, subject = answers.not_covered_subject(store, last_topic)

@@ -74,9 +74,16 @@ def question_span(text: str, min_words: int, standalone_words: int) -> Optional[
             last = later
     start, end = sentences[last]
     question = text[start:end]
-    carries_on = points_back(question) or _CARRIES_ON.match(question) is not None
-    if len(question.split()) < standalone_words and carries_on and last > 0:
-        start = sentences[last - 1][0]
+    if len(question.split()) >= standalone_words or last == 0:
+        return start, end
+    if points_back(question):
+        # "... My legs tingle. Is that normal?": the sentence before says what "that" is.
+        return sentences[last - 1][0], end
+    if _CARRIES_ON.match(question):
+        # "Is the block a test or a treatment? And what about the facet shot?": the
+        # sentence before asks; the fragment only adds a procedure, which is found in
+        # the whole message.
+        return sentences[last - 1]
     return start, end
 
 

@@ -111,6 +111,20 @@ def test_a_general_question_gets_every_fact_of_its_topic(planner, encoder) -> No
     assert result.intent == "ask_difference" and result.facts == ()
 
 
+def test_a_question_as_close_to_its_topics_own_question_gets_the_whole_topic(
+    planner, encoder
+) -> None:
+    """ "How is X different from Y?" sounds like "are they the same thing?" (one fact's
+    phrasing) but as much like the topic's own question: every fact answers it. A
+    question about one part of the topic still gets that part."""
+    ranking = [{"name": "ask_difference", "confidence": 0.9}]
+    text = "How is the nerve block different from the joint injection?"
+    result = plan(planner, encoder, text, ranking)
+    assert result.facts == () and result.reason == "whole topic"
+    narrow = plan(planner, encoder, "what do the two of them have in common?", ranking)
+    assert narrow.facts == ("difference_in_common",)
+
+
 def test_keyboard_mash_is_not_a_question(store) -> None:
     known = list(store.alias_table())
     assert is_gibberish("asdfgh jkl qwerty uiop", known)

@@ -81,3 +81,15 @@ def test_a_question_typed_without_its_mark_after_a_quoted_doubt_is_the_focus() -
     assert question_of(closing, 25, 3) == (
         "What is the point of the block if it does not fix anything?"
     )
+
+
+def test_procedure_names_do_not_make_a_fragment_long() -> None:
+    """ "And what about a facet joint injection?" is a fragment however long the name."""
+    from bot.nlu.focus import question_span
+
+    text = "Is a nerve block a test or a treatment? And what about a facet joint injection?"
+    name = text.index("facet joint injection")
+    span = question_span(text, 12, 6, [(name, name + len("facet joint injection"))])
+    assert span is not None and text[span[0] : span[1]] == "Is a nerve block a test or a treatment?"
+    # Without the name known, it has words enough to stand alone.
+    assert question_of(text, 12, 6) == "And what about a facet joint injection?"

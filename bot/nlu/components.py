@@ -166,8 +166,16 @@ class QuestionFocus(_SameOnEveryMessage, _BuiltFromConfig):
             tokens = message.get(TOKENS_NAMES[TEXT])
             if not isinstance(text, str) or not tokens:
                 continue
+            names = [
+                (int(entity["start"]), int(entity["end"]))
+                for entity in message.get(ENTITIES) or ()
+                if entity.get("entity") == PROCEDURE_LABEL
+            ]
             span = question_span(
-                text, int(self.config["long_message_words"]), int(self.config["standalone_words"])
+                text,
+                int(self.config["long_message_words"]),
+                int(self.config["standalone_words"]),
+                names,
             )
             if span is None:
                 continue

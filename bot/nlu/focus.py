@@ -16,7 +16,7 @@ applies it is `bot.nlu.components.QuestionFocus`.
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 # Words that point back to an earlier sentence ("Is that normal?", "Will it hurt?").
@@ -54,12 +54,15 @@ def _sentences(text: str) -> List[Tuple[int, int]]:
     return spans
 
 
-def question_span(text: str, min_words: int, standalone_words: int) -> Optional[Tuple[int, int]]:
+def question_span(
+    text: str, min_words: int, standalone_words: int, names: Sequence[Tuple[int, int]] = ()
+) -> Optional[Tuple[int, int]]:
     """(start, end) of the question of a message of at least `min_words` words, else None.
 
     None also when the message has a single sentence: there is no story to set aside.
     A question of fewer than `standalone_words` words that points back keeps the sentence
-    before it.
+    before it. Words of the procedure names at `names` (start, end) don't count: "And
+    what about a facet joint injection?" is as short as "And what about it?".
     """
     if len(text.split()) < min_words:
         return None
@@ -74,7 +77,7 @@ def question_span(text: str, min_words: int, standalone_words: int) -> Optional[
             last = later
     start, end = sentences[last]
     question = text[start:end]
-    if len(question.split()) >= standalone_words or last == 0:
+    if _words_outside(text, start, end, names) >= standalone_words or last == 0:
         return start, end
     if points_back(question):
         # "... My legs tingle. Is that normal?": the sentence before says what "that" is.
@@ -85,6 +88,18 @@ def question_span(text: str, min_words: int, standalone_words: int) -> Optional[
         # the whole message.
         return sentences[last - 1]
     return start, end
+
+
+def _words_outside(text: str, start: int, end: int, names: Sequence[Tuple[int, int]]) -> int:
+    """How many words `text[start:end]` has outside the spans `names`."""
+    kept, at = [], start
+    for name_start, name_end in sorted(names):
+        if name_end <= start or name_start >= end:
+            continue
+        kept.append(text[at:name_start])
+        at = max(at, name_end)
+    kept.append(text[at:end])
+    return len(" ".join(kept).split())
 
 
 def question_of(text: str, min_words: int, standalone_words: int) -> Optional[str]:

@@ -177,6 +177,9 @@ class FactIndex:
             ]
             self._rows.append((fact, len(texts), len(texts) + len(phrasings)))
             texts.extend(phrasings)
+        # Each topic's own question (its button text) asks for the whole topic.
+        self._topic_rows = {topic_id: len(texts) + i for i, topic_id in enumerate(store.topics)}
+        texts.extend(self.neutral(topic.question) for topic in store.topics.values())
         self.vectors = encode(texts)
 
     def neutral(self, text: str, names: Sequence[Tuple[int, int]] = ()) -> str:
@@ -192,6 +195,11 @@ class FactIndex:
         """(fact, best similarity of its phrasings) for every fact."""
         scores = self.vectors @ np.asarray(vector, dtype=self.vectors.dtype)
         return [(fact, float(scores[start:end].max())) for fact, start, end in self._rows]
+
+    def whole_topic_similarity(self, vector: np.ndarray, topic_id: str) -> float:
+        """How close a question is to asking `topic_id` as a whole (its own question)."""
+        row = self.vectors[self._topic_rows[topic_id]]
+        return float(row @ np.asarray(vector, dtype=self.vectors.dtype))
 
 
 def _in_topic(scored: Sequence[Tuple[Fact, float]], topic_id: str) -> List[Tuple[Fact, float]]:
@@ -294,6 +302,12 @@ class AnswerPlanner:
             and best_in_topic < settings.fact_match
         ):
             return Plan(intents.UNCOVERED, confidence, (), "not covered", best_in_topic)
+        if self.facts.whole_topic_similarity(neutral_vector, topic.id) >= (
+            best_in_topic - settings.fact_margin
+        ):
+            # "How is the nerve test different from the steroid shot?" asks the whole
+            # topic, as its own question does, not the one fact it sounds most like.
+            return Plan(intent, confidence, (), "whole topic", best_in_topic)
         return self._facts_plan(intent, confidence, in_topic, best_in_topic, "facts")
 
     def _covered_after_all(

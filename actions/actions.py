@@ -41,6 +41,7 @@ class ActionAnswerQuestion(Action):
             last_topic=tracker.get_slot("topic"),
             question=latest_question(tracker),
             last_compared=tracker.get_slot("compared") or (),
+            discussed=tracker.get_slot("discussed") or (),
             ranking=tracker.latest_message.get("intent_ranking") or [],
         )
         return send(dispatcher, reply, tracker)

@@ -54,6 +54,12 @@ def send(
     if reply.topic is not None:
         slots["topic"] = reply.topic
         slots["compared"] = list(reply.compared) or None
+    discussed = list((tracker.get_slot("discussed") if tracker is not None else None) or ())
+    for procedure in (*reply.compared, reply.procedure):
+        if procedure is not None and procedure not in discussed:
+            discussed.append(procedure)
+    if discussed:
+        slots["discussed"] = discussed
     # A slot that already holds its value gets no event: each event is a row the tracker
     # store writes once and reads back on every later turn of the conversation.
     return [

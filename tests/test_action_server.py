@@ -78,6 +78,7 @@ def test_webhook_answers_from_the_fact_store(action_server, store) -> None:
     assert body["events"] == [
         {"event": "slot", "timestamp": None, "name": "procedure", "value": "mbb"},
         {"event": "slot", "timestamp": None, "name": "topic", "value": "pain"},
+        {"event": "slot", "timestamp": None, "name": "discussed", "value": ["mbb"]},
     ]
 
 

@@ -78,19 +78,23 @@ async def test_answer_question_for_every_topic_and_procedure(store, domain, inte
     kept = topic.leads_to if topic.leads_to and procedure in (None, "mbb", "rfa") else procedure
     expected = [SlotSet("procedure", kept)] if kept else []
     expected.append(SlotSet("topic", topic.id))
-    assert [event for event in events if event["name"] != "compared"] == expected
+    remembered = ("compared", "discussed")
+    assert [event for event in events if event["name"] not in remembered] == expected
     # What a side-by-side answer compared; a one-procedure answer leaves the empty slot
     # as it is (no event).
     for compared in (event for event in events if event["name"] == "compared"):
         assert len(compared["value"]) > 1
+    # Every procedure the answer was about joins those discussed.
+    for discussed in (event for event in events if event["name"] == "discussed"):
+        assert kept is None or kept in discussed["value"]
 
 
 async def test_follow_up_reads_the_slot(store, domain) -> None:
     tracker = make_tracker("how long does it last?", "ask_duration", slots={"procedure": "fji"})
     message, events = await run(act.ActionAnswerQuestion(), tracker, domain)
     assert message["text"].startswith(store.fact("fji_duration").answer)
-    # The procedure slot already holds "fji": no event repeats it.
-    assert events == [SlotSet("topic", "duration")]
+    # The procedure slot already holds "fji": no event repeats it; it is now discussed.
+    assert events == [SlotSet("topic", "duration"), SlotSet("discussed", ["fji"])]
 
 
 async def test_an_unsure_guess_after_an_answer_stays_on_its_topic(store, domain) -> None:
@@ -275,6 +279,30 @@ async def test_a_side_by_side_answer_remembers_what_it_compared(domain) -> None:
     )
     _, events = await run(act.ActionAnswerQuestion(), single, domain)
     assert SlotSet("compared", None) in events
+
+
+async def test_back_to_the_first_one_is_the_first_procedure_discussed(domain) -> None:
+    _, events = await run(
+        act.ActionAnswerQuestion(),
+        make_tracker("how long does it last?", "ask_duration", [procedure_entity("fji")]),
+        domain,
+    )
+    assert SlotSet("discussed", ["fji"]) in events
+    then = make_tracker(
+        "and the block?",
+        "ask_follow_up",
+        [procedure_entity("mbb")],
+        slots={"procedure": "mbb", "topic": "duration", "discussed": ["fji"]},
+    )
+    _, events = await run(act.ActionAnswerQuestion(), then, domain)
+    assert SlotSet("discussed", ["fji", "mbb"]) in events
+    back = make_tracker(
+        "ok back to the first one, does it have a steroid in it?",
+        "ask_medication",
+        slots={"procedure": "mbb", "topic": "duration", "discussed": ["fji", "mbb"]},
+    )
+    message, _ = await run(act.ActionAnswerQuestion(), back, domain)
+    assert "steroid and a local anesthetic" in message["text"]
 
 
 async def test_a_comparison_with_the_procedure_discussed_before_this_message(domain) -> None:

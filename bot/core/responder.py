@@ -173,17 +173,19 @@ def answer_question(
     question: Optional[str] = None,
     last_compared: Sequence[str] = (),
     ranking: Sequence[Mapping[str, Any]] = (),
+    discussed: Sequence[str] = (),
 ) -> Reply:
     """The reply to a question classified as `intent`.
 
     `plan` is the answer planner's summary (bot/nlu/planner.py): the facts that match
     the question. `last_topic` is the topic answered last, for follow-ups ("and the other
     one?", "same for RFA?"); `last_compared` the procedures the last answer put side by
-    side. `question` is the question of a long message (the story before it set aside,
-    bot/nlu/focus.py): a subject the articles don't cover that the question asks about
-    gets the not-covered answer; one only the story mentions ("since my second
-    pregnancy") gets the answer and a line saying the articles don't cover it, so no
-    subject the patient raised goes unanswered. `ranking` is the NLU's intent ranking:
+    side, `discussed` every procedure answered about so far, in the order they came up
+    ("back to the first one"). `question` is the question of a long message (the story
+    before it set aside, bot/nlu/focus.py): a subject the articles don't cover that the
+    question asks about gets the not-covered answer; one only the story mentions ("since
+    my second pregnancy") gets the answer and a line saying the articles don't cover it,
+    so no subject the patient raised goes unanswered. `ranking` is the NLU's intent ranking:
     a message naming no procedure that it guessed unsurely as an unrelated topic leans
     to the last answer's topics (`FactStore.intent_in_context`).
     """
@@ -202,8 +204,11 @@ def answer_question(
             # "And then what?" after what a block is for: what comes after the block.
             intent = store.topics[sequel].intent
     if not named:
-        # "The first one, is it just a test?" after a side-by-side answer.
-        in_place = store.procedure_in_place(question or text, last_compared)
+        # "The first one, is it just a test?" after a side-by-side answer; else "back to
+        # the first one" among those the conversation went through.
+        in_place = store.procedure_in_place(
+            question or text, last_compared
+        ) or store.procedure_in_place(question or text, discussed)
         named = [in_place] if in_place else named
     chosen = None
     if intent in (intents.FOLLOW_UP, intents.ELABORATE):

@@ -73,6 +73,8 @@ def test_a_drugs_known_effect_is_no_warning_sign(detector) -> None:
         ("mum's shot in 2019 gave her a fever, it was an infection, she is fine now", "resolved"),
         ("my cousin felt suicidal before her ablation but she's doing well now", "resolved"),
         ("I had dark thoughts when the pain peaked, but that has passed now", "resolved"),
+        ("I fear the ablation may leave my legs weak someday", "hypothetical"),
+        ("back in college my legs gave out under me during a game", "past"),
     ],
 )
 def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None:

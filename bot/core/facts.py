@@ -80,6 +80,9 @@ class Topic:
     intent: Optional[str] = None
     follow_ups: Tuple[str, ...] = ()
     limits: Optional[str] = None
+    # Ways of asking the topic as a whole ("what's the difference between them?"), besides
+    # `question`: a question as close to one of these as to any one fact gets every fact.
+    whole_questions: Tuple[str, ...] = ()
     # The procedure its answers lead the conversation to ("what comes after the block?"
     # is answered with RFA): it becomes the procedure under discussion, so "how does
     # that one work?" is about it.
@@ -784,6 +787,7 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
         topics[topic_id] = Topic(
             id=topic_id,
             question=reader.text("question"),
+            whole_questions=reader.text_list("whole_questions", required=False),
             intent=reader.text("intent", required=False),
             follow_ups=reader.text_list("follow_ups", required=False),
             limits=reader.text("limits", required=False),

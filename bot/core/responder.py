@@ -155,6 +155,9 @@ def _compared_procedures(
         return list(store.procedures)
     if not named and store.asks_about_group(question):
         return list(compared_before) if len(compared_before) > 1 else list(store.procedures)
+    if not named and len(compared_before) > 1:
+        # "And which one is done first?" right after a side-by-side answer: those two.
+        return list(compared_before)
     if len(named) == 1 and current in store.procedures and current != named[0]:
         return [current, named[0]]
     return list(named)

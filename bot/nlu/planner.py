@@ -177,9 +177,13 @@ class FactIndex:
             ]
             self._rows.append((fact, len(texts), len(texts) + len(phrasings)))
             texts.extend(phrasings)
-        # Each topic's own question (its button text) asks for the whole topic.
-        self._topic_rows = {topic_id: len(texts) + i for i, topic_id in enumerate(store.topics)}
-        texts.extend(self.neutral(topic.question) for topic in store.topics.values())
+        # Each topic's own question (its button text) and `whole_questions` ask for the
+        # whole topic.
+        self._topic_rows: Dict[str, Tuple[int, int]] = {}
+        for topic in store.topics.values():
+            phrasings = [self.neutral(q) for q in (topic.question, *topic.whole_questions)]
+            self._topic_rows[topic.id] = (len(texts), len(texts) + len(phrasings))
+            texts.extend(phrasings)
         self.vectors = encode(texts)
 
     def neutral(self, text: str, names: Sequence[Tuple[int, int]] = ()) -> str:
@@ -197,9 +201,9 @@ class FactIndex:
         return [(fact, float(scores[start:end].max())) for fact, start, end in self._rows]
 
     def whole_topic_similarity(self, vector: np.ndarray, topic_id: str) -> float:
-        """How close a question is to asking `topic_id` as a whole (its own question)."""
-        row = self.vectors[self._topic_rows[topic_id]]
-        return float(row @ np.asarray(vector, dtype=self.vectors.dtype))
+        """How close a question is to asking `topic_id` as a whole (its own questions)."""
+        start, end = self._topic_rows[topic_id]
+        return float((self.vectors[start:end] @ np.asarray(vector, self.vectors.dtype)).max())
 
 
 def _in_topic(scored: Sequence[Tuple[Fact, float]], topic_id: str) -> List[Tuple[Fact, float]]:

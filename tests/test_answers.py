@@ -134,6 +134,22 @@ def test_uncovered_subjects_are_never_answered(store, settings, text, label) -> 
     assert not reply.fact_ids
 
 
+def test_a_statement_naming_a_procedure_is_told_what_it_is_not_refused(store) -> None:
+    """ "I'm getting a medial branch block on Friday" asks nothing the articles leave
+    out: what the procedure is. A question the NLU found not covered still is, and so
+    is a message naming a subject the articles don't cover, or no procedure."""
+    uncovered = "ask_uncovered"
+
+    def meant(text: str, names: bool = True) -> str:
+        return store.intent_meant(uncovered, text.lower(), [], names_procedure=names)
+
+    assert meant("I'm getting a medial branch block on Friday") == "ask_what_is"
+    assert meant("what will it feel like on friday?") == uncovered
+    assert meant("just wondering about the block friday") == uncovered
+    assert meant("having the block friday, on warfarin") == uncovered
+    assert meant("my appointment is on friday", names=False) == uncovered
+
+
 def test_a_needle_question_about_time_is_not_about_its_size(store) -> None:
     assert store.uncovered_subject("how long does the needle stay in?") is None
 

@@ -45,6 +45,12 @@ def detector() -> Detector:
         ("chest pain and i want to die", "crisis", "self_harm"),
         ("they said it was a seizure, and my face is drooping on one side", "emergency", "stroke"),
         ("these new tablets make me black out, I just fainted again", "emergency", "fainting"),
+        # A sentence opening in the past that turns to today is present.
+        (
+            "Back in 2019 I had surgery and today my legs are giving out",
+            "emergency",
+            "leg_weakness",
+        ),
     ],
 )
 def test_present_signs_alarm_with_the_right_urgency(detector, text, urgency, concept) -> None:
@@ -75,6 +81,7 @@ def test_a_drugs_known_effect_is_no_warning_sign(detector) -> None:
         ("I had dark thoughts when the pain peaked, but that has passed now", "resolved"),
         ("I fear the ablation may leave my legs weak someday", "hypothetical"),
         ("back in college my legs gave out under me during a game", "past"),
+        ("Back in college I pulled a muscle and my legs gave out for a week.", "past"),
     ],
 )
 def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None:

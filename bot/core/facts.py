@@ -15,6 +15,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequ
 
 import yaml
 
+from bot.core import intents
 from bot.core.paths import FACTS_FILE
 from bot.core.reloading import Reloading
 
@@ -300,6 +301,11 @@ class FactStore:
     # "And the other one, how long?": a question with its own topic that points at the
     # other procedure instead of naming it.
     other_procedure_cues: Tuple[str, ...] = field(default=())
+    # "I'm getting a medial branch block on Friday": a message asking nothing (no "?",
+    # no `tailed_follow_up` question word first, none of these words) that the NLU took
+    # for a question the articles don't cover gets `statement_topic` instead.
+    statement_topic: Optional[str] = None
+    asking_words: FrozenSet[str] = field(default=frozenset())
     # "The first one, is it just a test?": (index among the procedures the last answer
     # compared, cues), from `ordinal_cues`.
     ordinal_cues: Tuple[Tuple[int, Tuple[str, ...]], ...] = field(default=())
@@ -327,12 +333,27 @@ class FactStore:
         return topic is None or topic.requires is None or topic.requires.search(text) is not None
 
     def intent_meant(
-        self, intent: Optional[str], text: str, ranking: Sequence[Mapping[str, Any]]
+        self,
+        intent: Optional[str],
+        text: str,
+        ranking: Sequence[Mapping[str, Any]],
+        names_procedure: bool = False,
     ) -> Optional[str]:
         """`intent`, unless its topic `requires` a pattern `text` lacks ("what if it
         works?" is no "what if it doesn't help?"): then the first topic intent of
         `ranking` whose topic finds what it requires; `intent` when none is. A topic
-        that `yields_to` another when the text says so gives way to it first."""
+        that `yields_to` another when the text says so gives way to it first. "Not
+        covered" for a message that `names_procedure` and asks nothing ("I'm getting a
+        block on Friday") is the `statement_topic`, unless it names a subject the
+        articles don't cover."""
+        if (
+            intent == intents.UNCOVERED
+            and names_procedure
+            and self.statement_topic is not None
+            and self.asks_nothing(text)
+            and self.uncovered_subject(text) is None
+        ):
+            return self.topics[self.statement_topic].intent
         topic = self.topic_for_intent(intent or "")
         if topic is not None and topic.yields_when is not None and topic.yields_to:
             if topic.yields_when.search(text):
@@ -431,6 +452,23 @@ class FactStore:
             if subject.matches(text):
                 return subject
         return None
+
+    def asks_nothing(self, text: str) -> bool:
+        """True when `text` asks no question: no "?", no question word first (the
+        `tailed_follow_up` rule's `wh_words` and `auxiliaries`) and none of the
+        `asking_words` ("tell", "explain", "wondering")."""
+        words = [word.split("'")[0] for word in _words(text)]
+        rule = self.tailed_follow_up
+        if rule is not None:
+            while words and words[0] in rule.fillers:
+                words.pop(0)
+        first = words[0] if words else ""
+        opening = rule.wh_words | rule.auxiliaries if rule is not None else frozenset()
+        return (
+            "?" not in text
+            and first not in opening
+            and not any(word in self.asking_words for word in words)
+        )
 
     def is_personal(self, text: str) -> bool:
         """True when a question asks about the patient's own case ("is 60 % enough?")."""
@@ -1058,6 +1096,8 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         why_cues=top.text_list("why_cues", required=False),
         other_procedure_cues=top.text_list("other_procedure_cues", required=False),
         ordinal_cues=_parse_ordinal_cues(path, top.raw.get("ordinal_cues")),
+        statement_topic=_known_topic(top, "statement_topic", topics),
+        asking_words=frozenset(w.lower() for w in top.text_list("asking_words", required=False)),
         other_subjects=_parse_uncovered(
             path, top.raw.get("other_subjects", []), topics, "other_subjects"
         ),
@@ -1075,6 +1115,14 @@ def _parse_sequel(path: Path, raw: Any) -> Optional[Sequel]:
         return None
     reader = _Reader(path, "sequel", raw)
     return Sequel(cues=reader.text_list("cues"), max_words=reader.count("max_words"))
+
+
+def _known_topic(reader: _Reader, name: str, topics: Mapping[str, Topic]) -> Optional[str]:
+    """An optional field naming a topic with an intent."""
+    value = reader.text(name, required=False)
+    if value is not None and (value not in topics or not topics[value].intent):
+        raise reader.fail(name, f"'{value}' is not a known topic with an intent")
+    return value
 
 
 # The places `ordinal_cues` may name, as indexes into the procedures compared.

@@ -381,10 +381,13 @@ class AnswerPlannerComponent(GraphComponent):
                     message.get(ENTITIES) or [], message.get(TEXT) or "", facts.store, asked
                 ),
             )
-            meant = facts.store.intent_meant(plan.intent, asked, ranking)
+            meant = facts.store.intent_meant(
+                plan.intent, asked, ranking, names_procedure=bool(_names_in(message, asked))
+            )
             if meant != plan.intent and meant is not None:
                 # "What if it works?" is no "what if it doesn't help?" (a topic's
-                # `requires`): the next topic of the ranking, with its own confidence.
+                # `requires`): the next topic of the ranking, with its own confidence;
+                # "I'm getting a block on Friday" asks nothing the articles leave out.
                 confidence = next(
                     (
                         float(item.get(PREDICTED_CONFIDENCE_KEY) or 0)

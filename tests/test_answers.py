@@ -392,6 +392,17 @@ def test_which_of_these_procedures_compares_those_just_compared_else_all(store, 
     assert set(named.compared) == {"mbb", "rfa"}
 
 
+def test_where_the_needle_goes_in_each_is_the_difference_not_the_x_ray(store, settings) -> None:
+    """`placement`: "where does the needle go in each one?", read as imaging, asks where
+    each procedure acts; an X-ray question comparing the two stays imaging."""
+    both = ["fji", "mbb"]
+    where = ask(store, settings, "ask_imaging", "where does the needle go in each one?", both)
+    assert where.topic == "difference"
+    assert store.fact("difference_target").answer in where.text
+    xray = ask(store, settings, "ask_imaging", "do both use an x-ray to guide the needle?", both)
+    assert xray.topic == "imaging"
+
+
 def test_the_first_one_is_the_first_procedure_of_the_last_side_by_side_answer(
     store, settings
 ) -> None:

@@ -292,6 +292,8 @@ class FactStore:
     selection_cues: Tuple[str, ...] = field(default=())
     degree_cues: Tuple[str, ...] = field(default=())
     sameness: Optional[ComparisonRule] = None
+    # "Where does the needle go in each one?": where each acts, not the X-ray guidance.
+    placement: Optional[ComparisonRule] = None
     order: Optional[ComparisonRule] = None
     treatment_question: Optional[ComparisonRule] = None
     part_choice: Optional[PartChoice] = None
@@ -603,6 +605,11 @@ class FactStore:
     def sameness_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
         """The topic a "same as X?" question on `topic_id` really asks, else None."""
         return _rule_topic(self.sameness, text, topic_id)
+
+    def placement_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
+        """The topic "where does the needle go in each one?" on `topic_id` really asks
+        (`placement`): where each procedure acts, else None."""
+        return _rule_topic(self.placement, text, topic_id)
 
     def treatment_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
         """The topic "which procedure treats it?" on a topic about the spine rather than
@@ -1088,6 +1095,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         selection_cues=top.text_list("selection_cues", required=False),
         degree_cues=top.text_list("degree_cues", required=False),
         sameness=_parse_comparison_rule(path, top.raw.get("sameness"), topics, "sameness"),
+        placement=_parse_comparison_rule(path, top.raw.get("placement"), topics, "placement"),
         order=_parse_comparison_rule(path, top.raw.get("order"), topics, "order"),
         treatment_question=_parse_comparison_rule(
             path, top.raw.get("treatment_question"), topics, "treatment_question"

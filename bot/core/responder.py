@@ -276,13 +276,16 @@ def answer_question(
     if compare:
         named = _compared_procedures(store, asked, named, current_procedure, compared_before)
         better_topic = (
-            store.sameness_topic(asked, topic.id) or store.order_topic(asked, topic.id, named)
+            store.sameness_topic(asked, topic.id)
+            or store.placement_topic(asked, topic.id)
+            or store.order_topic(asked, topic.id, named)
             if len(named) > 1
             else None
         )
         if better_topic is not None:
-            # "Is that the same as a facet injection?" after "what is an MBB?"; "the block
-            # or the ablation first?" is what comes after the block.
+            # "Is that the same as a facet injection?" after "what is an MBB?"; "where
+            # does the needle go in each one?" is where each acts, not the X-ray; "the
+            # block or the ablation first?" is what comes after the block.
             topic, chosen = store.topics[better_topic], None
         unpaired = store.topic_for_compared(topic, named)
         if unpaired is not topic:

@@ -403,6 +403,16 @@ def test_where_the_needle_goes_in_each_is_the_difference_not_the_x_ray(store, se
     assert xray.topic == "imaging"
 
 
+def test_comparison_redirects_must_be_a_list_of_known_topics(tmp_path) -> None:
+    from bot.core.facts import FactStoreError
+
+    with pytest.raises(FactStoreError, match="comparison_redirects"):
+        _load_edited_store(tmp_path, lambda d: d.update(comparison_redirects={"cues": ["x"]}))
+    bad = [{"cues": ["x"], "from_topics": ["imaging"], "topic": "nowhere"}]
+    with pytest.raises(FactStoreError, match="nowhere"):
+        _load_edited_store(tmp_path, lambda d: d.update(comparison_redirects=bad))
+
+
 def test_the_first_one_is_the_first_procedure_of_the_last_side_by_side_answer(
     store, settings
 ) -> None:

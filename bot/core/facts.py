@@ -292,8 +292,9 @@ class FactStore:
     selection_cues: Tuple[str, ...] = field(default=())
     degree_cues: Tuple[str, ...] = field(default=())
     sameness: Optional[ComparisonRule] = None
-    # "Where does the needle go in each one?": where each acts, not the X-ray guidance.
-    placement: Optional[ComparisonRule] = None
+    # "Where does the needle go in each one?" is where each acts, not the X-ray guidance:
+    # rules tried in order.
+    comparison_redirects: Tuple[ComparisonRule, ...] = ()
     order: Optional[ComparisonRule] = None
     treatment_question: Optional[ComparisonRule] = None
     part_choice: Optional[PartChoice] = None
@@ -606,10 +607,15 @@ class FactStore:
         """The topic a "same as X?" question on `topic_id` really asks, else None."""
         return _rule_topic(self.sameness, text, topic_id)
 
-    def placement_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
-        """The topic "where does the needle go in each one?" on `topic_id` really asks
-        (`placement`): where each procedure acts, else None."""
-        return _rule_topic(self.placement, text, topic_id)
+    def redirected_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
+        """The topic a comparison read as `topic_id` really asks by the first of the
+        `comparison_redirects` whose cue it holds ("where does the needle go in each
+        one?" is where each acts), else None."""
+        for rule in self.comparison_redirects:
+            topic = _rule_topic(rule, text, topic_id)
+            if topic is not None and topic != topic_id:
+                return topic
+        return None
 
     def treatment_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
         """The topic "which procedure treats it?" on a topic about the spine rather than
@@ -1030,6 +1036,21 @@ def _parse_comparison_rule(
     return rule
 
 
+def _parse_comparison_redirects(
+    path: Path, raw: Any, topics: Mapping[str, Topic]
+) -> Tuple[ComparisonRule, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise FactStoreError(path, "comparison_redirects", "*", "must be a list of rules")
+    where = "comparison_redirects entry {}"
+    return tuple(
+        rule
+        for index, item in enumerate(raw, 1)
+        if (rule := _parse_comparison_rule(path, item, topics, where.format(index)))
+    )
+
+
 def parse_fact_store(path: Path, document: Any) -> FactStore:
     """Validate a parsed YAML document and build the store from it."""
     top = _Reader(path, "top level", document)
@@ -1095,7 +1116,9 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         selection_cues=top.text_list("selection_cues", required=False),
         degree_cues=top.text_list("degree_cues", required=False),
         sameness=_parse_comparison_rule(path, top.raw.get("sameness"), topics, "sameness"),
-        placement=_parse_comparison_rule(path, top.raw.get("placement"), topics, "placement"),
+        comparison_redirects=_parse_comparison_redirects(
+            path, top.raw.get("comparison_redirects"), topics
+        ),
         order=_parse_comparison_rule(path, top.raw.get("order"), topics, "order"),
         treatment_question=_parse_comparison_rule(
             path, top.raw.get("treatment_question"), topics, "treatment_question"

@@ -277,7 +277,7 @@ def answer_question(
         named = _compared_procedures(store, asked, named, current_procedure, compared_before)
         better_topic = (
             store.sameness_topic(asked, topic.id)
-            or store.placement_topic(asked, topic.id)
+            or store.redirected_topic(asked, topic.id)
             or store.order_topic(asked, topic.id, named)
             if len(named) > 1
             else None

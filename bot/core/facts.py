@@ -164,7 +164,8 @@ class UncoveredSubject:
 @dataclass(frozen=True)
 class ComparisonRule:
     """On one of `from_topics`, a question with one of `cues` comparing two procedures
-    really asks `topic`: "is that the same as X?" asks how they differ (`sameness`),
+    really asks `topic`: "is that the same as X?" asks how they differ
+    (`comparison_redirects`),
     "the block or the ablation first?" what comes after the block (`order`)."""
 
     cues: Tuple[str, ...]
@@ -291,9 +292,8 @@ class FactStore:
     group_cues: Tuple[str, ...] = field(default=())
     selection_cues: Tuple[str, ...] = field(default=())
     degree_cues: Tuple[str, ...] = field(default=())
-    sameness: Optional[ComparisonRule] = None
-    # "Where does the needle go in each one?" is where each acts, not the X-ray guidance:
-    # rules tried in order.
+    # "Is that the same as X?" asks how they differ; "where does the needle go in each
+    # one?" is where each acts, not the X-ray guidance: rules tried in order.
     comparison_redirects: Tuple[ComparisonRule, ...] = ()
     order: Optional[ComparisonRule] = None
     treatment_question: Optional[ComparisonRule] = None
@@ -460,11 +460,8 @@ class FactStore:
         """True when `text` asks no question: no "?", no question word first (the
         `tailed_follow_up` rule's `wh_words` and `auxiliaries`) and none of the
         `asking_words` ("tell", "explain", "wondering")."""
-        words = [word.split("'")[0] for word in _words(text)]
         rule = self.tailed_follow_up
-        if rule is not None:
-            while words and words[0] in rule.fillers:
-                words.pop(0)
+        words = _after_fillers([word.split("'")[0] for word in _words(text)], rule)
         first = words[0] if words else ""
         opening = rule.wh_words | rule.auxiliaries if rule is not None else frozenset()
         return (
@@ -561,9 +558,7 @@ class FactStore:
         opening = _words(text[: spans[0][0]])
         while opening and opening[-1] in _DETERMINERS:
             opening.pop()
-        while opening and opening[0] in rule.fillers:
-            opening.pop(0)
-        if " ".join(opening) not in rule.openers:
+        if " ".join(_after_fillers(opening, rule)) not in rule.openers:
             return False
         tail = [word.split("'")[0] for word in _words(text[spans[-1][1] :])]
         if tail and tail[0] in rule.auxiliaries:
@@ -603,14 +598,11 @@ class FactStore:
         """True when a comparison is about "these procedures" (`group_cues`)."""
         return has_phrase(text, self.group_cues)
 
-    def sameness_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
-        """The topic a "same as X?" question on `topic_id` really asks, else None."""
-        return _rule_topic(self.sameness, text, topic_id)
-
     def redirected_topic(self, text: str, topic_id: Optional[str]) -> Optional[str]:
         """The topic a comparison read as `topic_id` really asks by the first of the
-        `comparison_redirects` whose cue it holds ("where does the needle go in each
-        one?" is where each acts), else None."""
+        `comparison_redirects` whose cue it holds ("is that the same as X?" asks how
+        they differ, "where does the needle go in each one?" where each acts), else
+        None."""
         for rule in self.comparison_redirects:
             topic = _rule_topic(rule, text, topic_id)
             if topic is not None and topic != topic_id:
@@ -862,12 +854,11 @@ def _parse_topics(path: Path, raw: Mapping[str, Any]) -> Dict[str, Topic]:
                     reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
                     raise reader.fail(field_name, f"'{other}' is not another known topic")
     for topic in topics.values():
-        if topic.then is not None and (topic.then not in topics or not topics[topic.then].intent):
+        if topic.then is not None and not _asks_topic(topics, topic.then):
             reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
             raise reader.fail("then", f"'{topic.then}' is not a known topic with an intent")
         if (topic.yields_to is None) != (topic.yields_when is None) or (
-            topic.yields_to is not None
-            and (topic.yields_to not in topics or not topics[topic.yields_to].intent)
+            topic.yields_to is not None and not _asks_topic(topics, topic.yields_to)
         ):
             reader = _Reader(path, f"topic '{topic.id}'", raw[topic.id])
             raise reader.fail(
@@ -1010,6 +1001,20 @@ def _parse_part_choice(
     return rule
 
 
+def _after_fillers(words: List[str], rule: Optional[TailedFollowUp]) -> List[str]:
+    """`words` without the `tailed_follow_up` rule's fillers at their start ("ok", "so")."""
+    fillers = rule.fillers if rule is not None else frozenset()
+    start = 0
+    while start < len(words) and words[start] in fillers:
+        start += 1
+    return words[start:]
+
+
+def _asks_topic(topics: Mapping[str, Topic], topic_id: Optional[str]) -> bool:
+    """True when `topic_id` is a known topic with an intent (one a question can ask)."""
+    return topic_id in topics and bool(topics[topic_id].intent)
+
+
 def _rule_topic(
     rule: Optional[ComparisonRule], text: str, topic_id: Optional[str]
 ) -> Optional[str]:
@@ -1115,7 +1120,6 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         group_cues=top.text_list("group_cues", required=False),
         selection_cues=top.text_list("selection_cues", required=False),
         degree_cues=top.text_list("degree_cues", required=False),
-        sameness=_parse_comparison_rule(path, top.raw.get("sameness"), topics, "sameness"),
         comparison_redirects=_parse_comparison_redirects(
             path, top.raw.get("comparison_redirects"), topics
         ),
@@ -1151,7 +1155,7 @@ def _parse_sequel(path: Path, raw: Any) -> Optional[Sequel]:
 def _known_topic(reader: _Reader, name: str, topics: Mapping[str, Topic]) -> Optional[str]:
     """An optional field naming a topic with an intent."""
     value = reader.text(name, required=False)
-    if value is not None and (value not in topics or not topics[value].intent):
+    if value is not None and not _asks_topic(topics, value):
         raise reader.fail(name, f"'{value}' is not a known topic with an intent")
     return value
 

@@ -276,9 +276,7 @@ def answer_question(
     if compare:
         named = _compared_procedures(store, asked, named, current_procedure, compared_before)
         better_topic = (
-            store.sameness_topic(asked, topic.id)
-            or store.redirected_topic(asked, topic.id)
-            or store.order_topic(asked, topic.id, named)
+            store.redirected_topic(asked, topic.id) or store.order_topic(asked, topic.id, named)
             if len(named) > 1
             else None
         )

@@ -367,7 +367,8 @@ class AnswerPlannerComponent(GraphComponent):
             # The featurizer's vector is of the same text; encode again only when
             # procedure names were set aside (about 7 ms a message saved otherwise).
             asked = question_text(message)
-            neutral_text = facts.neutral(asked, _names_in(message, asked))
+            names = _names_in(message, asked)
+            neutral_text = facts.neutral(asked, names)
             neutral = (
                 vector if neutral_text == asked else shared_encoder().encode([neutral_text])[0]
             )
@@ -382,7 +383,7 @@ class AnswerPlannerComponent(GraphComponent):
                 ),
             )
             meant = facts.store.intent_meant(
-                plan.intent, asked, ranking, names_procedure=bool(_names_in(message, asked))
+                plan.intent, asked, ranking, names_procedure=bool(names)
             )
             if meant != plan.intent and meant is not None:
                 # "What if it works?" is no "what if it doesn't help?" (a topic's

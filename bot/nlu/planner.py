@@ -177,14 +177,17 @@ class FactIndex:
             ]
             self._rows.append((fact, len(texts), len(texts) + len(phrasings)))
             texts.extend(phrasings)
+        facts_end = len(texts)
         # Each topic's own question (its button text) and `whole_questions` ask for the
-        # whole topic.
+        # whole topic: kept apart, so a fact match never multiplies them.
         self._topic_rows: Dict[str, Tuple[int, int]] = {}
         for topic in store.topics.values():
             phrasings = [self.neutral(q) for q in (topic.question, *topic.whole_questions)]
-            self._topic_rows[topic.id] = (len(texts), len(texts) + len(phrasings))
+            start = len(texts) - facts_end
+            self._topic_rows[topic.id] = (start, start + len(phrasings))
             texts.extend(phrasings)
-        self.vectors = encode(texts)
+        encoded = encode(texts)
+        self.vectors, self.topic_vectors = encoded[:facts_end], encoded[facts_end:]
 
     def neutral(self, text: str, names: Sequence[Tuple[int, int]] = ()) -> str:
         """`text` with every procedure name replaced by "it": the (start, end) `names` the
@@ -203,7 +206,8 @@ class FactIndex:
     def whole_topic_similarity(self, vector: np.ndarray, topic_id: str) -> float:
         """How close a question is to asking `topic_id` as a whole (its own questions)."""
         start, end = self._topic_rows[topic_id]
-        return float((self.vectors[start:end] @ np.asarray(vector, self.vectors.dtype)).max())
+        rows = self.topic_vectors[start:end]
+        return float((rows @ np.asarray(vector, dtype=rows.dtype)).max())
 
 
 def _in_topic(scored: Sequence[Tuple[Fact, float]], topic_id: str) -> List[Tuple[Fact, float]]:

@@ -95,6 +95,13 @@ def test_a_close_fact_of_another_topic_moves_the_question(planner, encoder) -> N
     assert "recovery_outpatient" in result.facts
 
 
+def test_a_sure_classifier_keeps_its_topic_against_a_closer_fact(planner, encoder) -> None:
+    """The same question as above, with DIET all but certain of its topic."""
+    ranking = [{"name": "ask_what_is", "confidence": 0.99}]
+    result = plan(planner, encoder, "Is a medial branch block an outpatient procedure?", ranking)
+    assert result.intent == "ask_what_is"
+
+
 def test_procedure_names_are_set_aside_for_fact_matching(planner) -> None:
     neutral = planner.facts.neutral("Does the Nerve Block hurt more than a facet shot?")
     assert neutral == "Does it hurt more than it?"

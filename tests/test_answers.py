@@ -667,8 +667,12 @@ def test_and_then_what_asks_what_comes_after_the_last_answer(store, settings) ->
     # Too long to be only "then what?".
     long = "and then what do they do about the soreness at the needle spot after?"
     assert then("purpose", long, "ask_side_effects").topic == "side_effects"
+    # After how the procedure itself goes ("does it hurt?"), "then what?" is what comes
+    # after the procedure.
+    assert then("pain", "and then what?").topic == "next_steps"
+    assert then("recovery", "what happens next?").topic == "next_steps"
     # A topic with no `then`: the classifier's intent stands.
-    assert then("pain", "and then what?", "ask_recovery").topic == "recovery"
+    assert then("facet_joints", "and then what?", "ask_recovery").topic == "recovery"
     assert store.sequel_topic("what's next?", None) is None
 
 

@@ -93,3 +93,12 @@ def test_procedure_names_do_not_make_a_fragment_long() -> None:
     assert span is not None and text[span[0] : span[1]] == "Is a nerve block a test or a treatment?"
     # Without the name known, it has words enough to stand alone.
     assert question_of(text, 12, 6) == "And what about a facet joint injection?"
+
+
+def test_a_question_mark_inside_brackets_does_not_end_the_sentence() -> None:
+    text = (
+        "ok so between the joint injection, the nerve block and the burning thing (rfa?) "
+        "which one lasts the longest and how long do the others last"
+    )
+    # One sentence: read whole, not cut at "(rfa?".
+    assert question_of(text, 12, 6) is None

@@ -49,6 +49,12 @@ def test_every_alias_maps_to_its_procedure(nlp, store) -> None:
         ("and the cortisone facet injection?", ["fji"]),
         ("what about the zap one", ["rfa"]),
         ("what does the steroid do", []),
+        # A bare "zap", and a name's words joined by dashes.
+        ("is the zap the same thing as the block?", ["rfa", "mbb"]),
+        ("block vs zap: which ones the test", ["mbb", "rfa"]),
+        ("how is the burning-the-nerves procedure related to it", ["rfa"]),
+        ("is a facet-joint-injection painful", ["fji"]),
+        ("what is an x-ray", []),
         # Another treatment whose name holds an alias names no procedure (`not_procedures`).
         ("do you do knee joint injections?", []),
         ("si joint block vs facet joint injection", ["fji"]),

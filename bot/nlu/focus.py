@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Sequence, Tuple
 
-_SENTENCE = re.compile(r"[^.?!]+[.?!]*")
+# A "?" or "." inside brackets ("the burning thing (rfa?) which one lasts longest") does
+# not end the sentence.
+_SENTENCE = re.compile(r"(?:[^.?!]|[.?!]+(?=\s*\)))+[.?!]*")
 # Words that point back to an earlier sentence ("Is that normal?", "Will it hurt?").
 _POINTS_BACK = re.compile(r"\b(?:that|this|it|its|it's|those|these|they|them|so|there)\b", re.I)
 # A fragment that asks the sentence before it again for something else: "Is the block a

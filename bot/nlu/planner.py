@@ -79,6 +79,9 @@ class PlannerSettings:
     weak_confidence: float = 0.6
     weak_retopic_similarity: float = 0.55
     weak_retopic_margin: float = 0.15
+    # DIET this sure of the topic keeps it: no fact match moves it ("My doctor mentions a
+    # block. What happens after it?" sounds like "what is it?" with the names set aside).
+    sure_classifier: float = 0.98
     # Not covered: this share of the vote for ask_uncovered and no fact of the topic
     # at least `fact_match` similar.
     uncovered_share: float = 0.4
@@ -210,6 +213,14 @@ class FactIndex:
         return float((rows @ np.asarray(vector, dtype=rows.dtype)).max())
 
 
+def _confidence_of(ranking: Sequence[Mapping], intent: str) -> float:
+    """DIET's own confidence in `intent` (0 when it is not ranked)."""
+    for item in ranking:
+        if item.get("name") == intent:
+            return float(item.get("confidence") or 0.0)
+    return 0.0
+
+
 def _in_topic(scored: Sequence[Tuple[Fact, float]], topic_id: str) -> List[Tuple[Fact, float]]:
     """The (fact, similarity) pairs of one topic."""
     return [(fact, score) for fact, score in scored if fact.topic == topic_id]
@@ -303,7 +314,14 @@ class AnswerPlanner:
             and best_fact is not None
             and not best_fact.only_when_asked
         )
-        if closer and best_topic is not None and best_topic.id != topic.id and best_topic.intent:
+        sure = _confidence_of(ranking, intent) >= settings.sure_classifier
+        if (
+            closer
+            and not sure
+            and best_topic is not None
+            and best_topic.id != topic.id
+            and best_topic.intent
+        ):
             return self._topic_plan(best_topic, confidence, scored, best_any, "fact match")
         if (
             votes.get(intents.UNCOVERED, 0.0) >= settings.uncovered_share

@@ -34,14 +34,24 @@ def _token_variants(token: str) -> List[str]:
     return variants
 
 
+# Patients join a name's words with dashes ("the burning-the-nerves procedure"), which
+# the tokenizer splits off as tokens of their own.
+_JOINING_DASH = {"ORTH": {"IN": ["-", "–", "—"]}, "OP": "?"}
+
+
 def alias_patterns(nlp: Language, store: FactStore) -> List[Dict]:
-    """EntityRuler token patterns for every alias, lower-cased, plural-tolerant, for
-    every description ("the shot that goes into the joint") as the store gives it, and
-    for the other treatments whose names hold an alias (`not_procedures`)."""
+    """EntityRuler token patterns for every alias, lower-cased, plural-tolerant, its
+    words optionally joined by dashes, for every description ("the shot that goes into
+    the joint") as the store gives it, and for the other treatments whose names hold an
+    alias (`not_procedures`)."""
     patterns = []
     for alias, procedure_id in sorted(store.alias_table().items()):
         tokens = [token.lower_ for token in nlp.make_doc(alias)]
-        pattern = [{"LOWER": {"IN": _token_variants(token)}} for token in tokens]
+        pattern: List[Dict] = []
+        for token in tokens:
+            if pattern and token != "-":
+                pattern.append(dict(_JOINING_DASH))
+            pattern.append({"LOWER": {"IN": _token_variants(token)}})
         patterns.append({"label": PROCEDURE_LABEL, "pattern": pattern, "id": procedure_id})
     for procedure in store.procedures.values():
         for description in procedure.descriptions:

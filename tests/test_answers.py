@@ -816,6 +816,19 @@ def test_what_comes_next_after_a_failed_block_yields_to_no_relief(store) -> None
         assert store.intent_meant("ask_next_steps", working, []) == "ask_next_steps"
 
 
+def test_where_the_needle_goes_is_what_the_procedure_is_not_how_it_is_guided(
+    store, settings
+) -> None:
+    """`yields_to` on imaging: "where does the needle go?" asks where each one acts;
+    "how does the doctor know where to put the needle?" stays the X-ray answer."""
+    for placement in ("where does the needle go for it?", "where do they inject the medicine"):
+        assert store.intent_meant("ask_imaging", placement, []) == "ask_what_is"
+    guided = "how does the doctor know where to put the needle?"
+    assert store.intent_meant("ask_imaging", guided, []) == "ask_imaging"
+    reply = ask(store, settings, "ask_what_is", "where does the needle go for it?", ["fji"])
+    assert "inside" in reply.text and "X-ray picture" not in reply.text
+
+
 def test_yields_to_needs_its_pattern_and_a_known_topic(tmp_path) -> None:
     from bot.core.facts import FactStoreError
 

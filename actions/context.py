@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -12,7 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.core import responder
 from bot.core.answers import Reply, with_note
 from bot.core.facts import FactStore, ReloadingFactStore
+from bot.core.further_answers import further_replies
 from bot.core.settings import ClinicSettings, current_settings
+from bot.nlu.several_questions import FURTHER_KEY
 
 
 @lru_cache(maxsize=1)
@@ -40,14 +42,9 @@ def send(
     """
     if tracker is not None and reply.urgency is None:
         reply = with_note(reply, responder.safety_net(latest_red_flag(tracker)))
-    dispatcher.utter_message(
-        text=reply.text,
-        buttons=[button.as_dict() for button in reply.buttons] or None,
-        json_message=reply.custom(),
-        # Rasa keeps extra keys as the bot message's metadata: stored with the
-        # conversation and seen by the channels, which never show it to the patient.
-        outcome=reply.outcome,
-    )
+    before, after = further_answers(tracker, reply) if tracker is not None else ([], [])
+    for message in (*before, reply, *after):
+        _utter(dispatcher, message)
     slots: Dict[str, Any] = {}
     if reply.procedure is not None:
         slots["procedure"] = reply.procedure
@@ -67,6 +64,41 @@ def send(
         for name, value in slots.items()
         if tracker is None or tracker.get_slot(name) != value
     ]
+
+
+def _utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    """One reply as one bot message."""
+    dispatcher.utter_message(
+        text=reply.text,
+        buttons=[button.as_dict() for button in reply.buttons] or None,
+        json_message=reply.custom(),
+        # Rasa keeps extra keys as the bot message's metadata: stored with the
+        # conversation and seen by the channels, which never show it to the patient.
+        outcome=reply.outcome,
+    )
+
+
+def further_answers(tracker: Tracker, main: Reply) -> Tuple[List[Reply], List[Reply]]:
+    """Replies to the other questions of a message that asks several
+    (`bot.core.further_answers`): those asked before the main one, and those after. A
+    further question that names no procedure is about the one the main answer was about,
+    else the first the message names, else the one under discussion."""
+    further = tracker.latest_message.get(FURTHER_KEY)
+    if not isinstance(further, list):
+        return [], []
+    store = fact_store()
+    text, question = latest_text(tracker), latest_question(tracker)
+    at = text.find(question) if question else -1
+    named = responder.procedures_named(tracker.latest_message.get("entities") or [], store)
+    procedure = main.procedure or (named[0] if named else None)
+    return further_replies(
+        store,
+        clinic_settings(),
+        [asked for asked in further if isinstance(asked, Mapping)],
+        main,
+        at if at >= 0 else None,
+        procedure or procedure_before_message(tracker),
+    )
 
 
 def procedure_before_message(tracker: Tracker) -> Optional[str]:

@@ -326,3 +326,45 @@ async def test_a_comparison_with_the_procedure_discussed_before_this_message(dom
     message, events = await run(act.ActionAnswerQuestion(), tracker, domain)
     assert SlotSet("topic", "difference") in events
     assert message["text"].startswith("No, they are not the same")
+
+
+async def test_each_further_question_of_a_message_gets_its_own_answer(domain) -> None:
+    """A message asking several things (bot/nlu/several_questions.py): the main answer,
+    then one message per further question, quoting it, for the procedure the message
+    names; the topic already answered and a red flag's advice get nothing added."""
+    text = "How much does RFA cost? Does it hurt? And what is it?"
+    tracker = make_tracker(text, "ask_uncovered", [procedure_entity("rfa")])
+    tracker.latest_message["further_questions"] = [
+        {"text": "Does it hurt?", "start": 24, "intent": "ask_pain", "entities": []},
+        {"text": "How much does RFA cost?", "start": 0, "intent": "ask_uncovered"},
+    ]
+    dispatcher = CollectingDispatcher()
+    await act.ActionExplainUncovered().run(dispatcher, tracker, domain)
+    texts = [message["text"] for message in dispatcher.messages]
+    assert len(texts) == 2, "the cost is said once"
+    assert "cost" in texts[0]
+    assert texts[1].startswith('About "Does it hurt?":')
+    assert "radiofrequency ablation" in texts[1]
+    assert dispatcher.messages[1]["buttons"] == []
+
+    text = "Does the block hurt? And how long is the recovery?"
+    tracker = make_tracker(text, "ask_recovery", [procedure_entity("mbb")])
+    tracker.latest_message["further_questions"] = [
+        {"text": "Does the block hurt?", "start": 0, "intent": "ask_pain"},
+        {"text": "And how long is the recovery?", "start": 21, "intent": "ask_recovery"},
+    ]
+    dispatcher = CollectingDispatcher()
+    await act.ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    texts = [message["text"] for message in dispatcher.messages]
+    # In the message's order, the recovery (the main answer) once.
+    assert len(texts) == 2 and texts[0].startswith('About "Does the block hurt?":')
+    assert "numbs your skin" in texts[0] and "Recovery" in texts[1]
+
+    emergency = "I can't feel my legs since this morning. Does the block hurt? Is it safe?"
+    tracker = flagged(emergency, "red_flag")
+    tracker.latest_message["further_questions"] = [
+        {"text": "Does the block hurt?", "start": 40, "intent": "ask_pain"}
+    ]
+    dispatcher = CollectingDispatcher()
+    await act.ActionGiveRedFlagAdvice().run(dispatcher, tracker, domain)
+    assert len(dispatcher.messages) == 1

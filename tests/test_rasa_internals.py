@@ -138,6 +138,7 @@ def test_install_reports_every_fix_and_is_idempotent(installed) -> None:
 
 
 CONTEXT_READING = "a short question pointing back read with the previous one"
+EACH_QUESTION = "each question of a message asking several read on its own"
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +157,7 @@ def test_context_reading_is_installed_once_and_only_on_the_measured_rasa(
 ) -> None:
     from rasa.core.processor import MessageProcessor
 
-    assert reading_in_context == [CONTEXT_READING]
+    assert reading_in_context == [CONTEXT_READING, EACH_QUESTION]
     patched = MessageProcessor._parse_message_with_graph
     assert getattr(patched, "__wrapped__", None) is not None
     assert rasa_internals.install_context_reading() == reading_in_context
@@ -207,6 +208,37 @@ def test_a_message_turning_to_a_new_subject_is_read_alone() -> None:
     parsed.clear()
     parse(processor, SimpleNamespace(text="what's recovery like for it?"), tracker)
     assert len(parsed) == 2 and parsed[1].startswith(previous.rstrip("?"))
+
+
+def test_each_question_of_a_message_asking_several_is_read_on_its_own() -> None:
+    """The message's own reading, then Rasa's parse of each question sentence alone; a
+    sure reading of another topic is kept under `further_questions` with its place in
+    the message. A message asking one thing is parsed once."""
+    from types import SimpleNamespace
+
+    parsed: List[str] = []
+    topics = {"Does the block hurt?": "ask_pain"}
+
+    def raw(processor: Any, message: Any, tracker: Any, only_output: bool = True) -> Any:
+        parsed.append(message.text)
+        intent = {"name": topics.get(message.text, "ask_recovery"), "confidence": 0.9}
+        return {"text": message.text, "intent": intent, "entities": []}
+
+    parse = rasa_internals._parse_each_question(raw, raw)
+    metadata = object()
+    processor = SimpleNamespace(model_metadata=metadata)
+    setattr(processor, rasa_internals._MARK, (metadata, True))
+    text = "Does the block hurt? And how long is the recovery?"
+    reading = parse(processor, SimpleNamespace(text=text), None)
+    assert parsed == [text, "Does the block hurt?", "And how long is the recovery?"]
+    assert reading["intent"]["name"] == "ask_recovery"
+    assert [(f["intent"], f["start"]) for f in reading["further_questions"]] == [
+        ("ask_pain", 0),
+        ("ask_recovery", 21),
+    ]
+    parsed.clear()
+    reading = parse(processor, SimpleNamespace(text="Does the block hurt?"), None)
+    assert parsed == ["Does the block hurt?"] and "further_questions" not in reading
 
 
 def test_why_with_no_answer_to_explain_is_read_with_the_previous_message() -> None:

@@ -104,6 +104,16 @@ def _words_outside(text: str, start: int, end: int, names: Sequence[Tuple[int, i
     return len(" ".join(kept).split())
 
 
+def question_sentences(text: str) -> List[Tuple[int, int]]:
+    """(start, end) of each sentence of `text` that asks: it ends with "?" or starts like
+    a question ("... so how long does it last"). A message may ask several."""
+    return [
+        (start, end)
+        for start, end in _sentences(text)
+        if text[end - 1] == "?" or _ASKS.match(text[start:end])
+    ]
+
+
 def question_of(text: str, min_words: int, standalone_words: int) -> Optional[str]:
     """The question's text (see `question_span`), or None for a message read whole."""
     span = question_span(text, min_words, standalone_words)

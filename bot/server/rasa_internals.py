@@ -16,7 +16,8 @@ no public hook for a few things this project needs. Each is reached here, and on
   traced as before;
 - a short question pointing back read with the patient's previous one
   (`MessageProcessor._parse_message_with_graph`, which has the conversation's tracker
-  that NLU components never see; the rule is `bot/nlu/context.py`);
+  that NLU components never see; the rule is `bot/nlu/context.py`), and each question of
+  a message that asks several read on its own (`bot/nlu/several_questions.py`);
 - log privacy after Rasa's command line replaces structlog's processors
   (`rasa.__main__.configure_structlog`);
 - the configured tracker store inside Rasa's fail-safe wrapper, and its error callback
@@ -328,6 +329,34 @@ def _parse_in_context(original: Callable[..., Dict[str, Any]]) -> Callable:
     return _parse_message_with_graph
 
 
+def _parse_each_question(reading: Callable[..., Dict[str, Any]], raw: Callable) -> Callable:
+    """MessageProcessor._parse_message_with_graph that, besides the message's own
+    `reading`, reads each question of a message that asks several on its own with Rasa's
+    `raw` parse, and keeps the sure readings of other topics (bot/nlu/several_questions.py)
+    under `FURTHER_KEY`. A message asking one thing is parsed as before."""
+    import copy
+
+    from bot.nlu import several_questions
+
+    def _parse_message_with_graph(
+        self: Any, message: Any, tracker: Any, only_output_properties: bool = True
+    ) -> Dict[str, Any]:
+        own = reading(self, message, tracker, only_output_properties)
+        text = message.text or ""
+        spans = several_questions.questions_to_read(text) if _has_answer_planner(self) else []
+        readings = []
+        for start, end in spans:
+            alone = copy.copy(message)
+            alone.text = text[start:end]
+            readings.append(((start, end), raw(self, alone, tracker, only_output_properties)))
+        further = several_questions.further_questions(own, readings, _topic_intents())
+        return {**own, several_questions.FURTHER_KEY: further} if further else own
+
+    setattr(_parse_message_with_graph, _MARK, True)
+    _parse_message_with_graph.__wrapped__ = raw  # type: ignore[attr-defined]
+    return _parse_message_with_graph
+
+
 def _fact_store() -> Any:
     """The fact store the NLU components already read."""
     from bot.nlu.components import shared_fact_store
@@ -342,15 +371,21 @@ def _topic_intents() -> FrozenSet[str]:
 
 
 def install_context_reading(rasa_version: Optional[str] = None) -> List[str]:
-    """Read short pointing-back questions with the previous one (Rasa 3.6.21 only)."""
+    """Read short pointing-back questions with the previous one, and each question of a
+    message asking several on its own (Rasa 3.6.21 only)."""
     from rasa.core.processor import MessageProcessor
 
     if not _supported_or_warn("context reading", rasa_version):
         return []
     parse = MessageProcessor._parse_message_with_graph
     if not getattr(parse, _MARK, False):
-        MessageProcessor._parse_message_with_graph = _parse_in_context(parse)
-    return ["a short question pointing back read with the previous one"]
+        MessageProcessor._parse_message_with_graph = _parse_each_question(
+            _parse_in_context(parse), parse
+        )
+    return [
+        "a short question pointing back read with the previous one",
+        "each question of a message asking several read on its own",
+    ]
 
 
 # --- log privacy ---------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""A message asking several things: which sentences are read alone, which readings add an
+answer (bot/nlu/several_questions.py)."""
+
+from __future__ import annotations
+
+from bot.nlu.several_questions import FURTHER_KEY, further_questions, questions_to_read
+
+TOPICS = frozenset({"ask_pain", "ask_recovery", "ask_duration"})
+
+
+def reading(text: str, intent: str, confidence: float = 0.9, **extra):
+    return {"text": text, "intent": {"name": intent, "confidence": confidence}, **extra}
+
+
+def test_each_question_of_a_message_asking_two_or_three_is_read() -> None:
+    text = "My back is bad. Does the block hurt? And how long is the recovery?"
+    assert [text[a:b] for a, b in questions_to_read(text)] == [
+        "Does the block hurt?",
+        "And how long is the recovery?",
+    ]
+    # Asked without its "?", a sentence that starts like a question still asks.
+    assert len(questions_to_read("Does it hurt? so how long does it last")) == 2
+    assert questions_to_read("Does the block hurt? I'm nervous.") == []
+    four = "Does it hurt? Is it safe? How long is recovery? What does it cost?"
+    assert questions_to_read(four) == []
+
+
+def test_a_sure_reading_of_another_topic_is_answered_too() -> None:
+    own = reading("Does the block hurt? And how long is the recovery?", "ask_recovery")
+    readings = [
+        ((0, 20), reading("Does the block hurt?", "ask_pain", entities=[{"entity": "procedure"}])),
+        ((21, 50), reading("And how long is the recovery?", "ask_recovery")),
+    ]
+    further = further_questions(own, readings, TOPICS)
+    # The message's own topic stays: the actions skip the topic their answer gave.
+    assert [(f["text"], f["intent"], f["start"]) for f in further] == [
+        ("Does the block hurt?", "ask_pain", 0),
+        ("And how long is the recovery?", "ask_recovery", 21),
+    ]
+    assert further[0]["entities"] == [{"entity": "procedure"}]
+
+
+def test_unsure_repeated_or_off_topic_readings_add_nothing() -> None:
+    own = reading("...", "ask_recovery")
+    readings = [
+        ((0, 10), reading("They can't both be right, can they?", "ask_pain", confidence=0.3)),
+        ((11, 20), reading("What's the recovery like?", "ask_recovery")),
+        ((21, 30), reading("Hello there, how are you?", "greet")),
+        ((31, 40), reading("Is it sore?", "ask_pain", confidence=0.8)),
+        ((41, 50), reading("Will it hurt a lot?", "ask_pain", confidence=0.95)),
+    ]
+    assert [f["text"] for f in further_questions(own, readings, TOPICS)] == [
+        "What's the recovery like?",
+        "Is it sore?",
+    ]
+    # Questions the articles don't cover are each kept: each may name another subject.
+    uncovered = [
+        ((0, 9), reading("Cost?", "ask_uncovered")),
+        ((10, 19), reading("Drive?", "ask_uncovered")),
+    ]
+    assert len(further_questions(own, uncovered, TOPICS)) == 2
+
+
+def test_a_message_that_answers_nothing_gets_no_further_answers() -> None:
+    readings = [((0, 10), reading("Does it hurt?", "ask_pain"))]
+    for intent in ("greet", "nlu_fallback", "red_flag", "out_of_scope"):
+        assert further_questions(reading("...", intent), readings, TOPICS) == []
+    # Not covered and personal questions answer something: the rest is answered too.
+    for intent in ("ask_uncovered", "ask_personal_advice"):
+        assert len(further_questions(reading("...", intent), readings, TOPICS)) == 1
+    assert FURTHER_KEY == "further_questions"

@@ -816,6 +816,23 @@ def test_what_comes_next_after_a_failed_block_yields_to_no_relief(store) -> None
         assert store.intent_meant("ask_next_steps", working, []) == "ask_next_steps"
 
 
+def test_which_one_compares_the_two_procedures_the_conversation_was_about(store, settings) -> None:
+    """ "And which one do they do first?" after a question on the block, then one on
+    RFA, with no side-by-side answer before: those two, not the usual pair."""
+    reply = responder.answer_question(
+        store,
+        settings,
+        "ask_which_procedure",
+        "and which one do they do first?",
+        discussed=["mbb", "rfa"],
+    )
+    assert reply.topic == "next_steps" and "RFA" in reply.text
+    usual = responder.answer_question(
+        store, settings, "ask_which_procedure", "and which one do they do first?"
+    )
+    assert usual.topic == "which_procedure"
+
+
 def test_where_the_needle_goes_is_what_the_procedure_is_not_how_it_is_guided(
     store, settings
 ) -> None:

@@ -148,6 +148,8 @@ def test_advice_says_what_to_do() -> None:
     assert "911" in rules.advice["emergency"] and "now" in rules.advice["emergency"]
     assert "988" in rules.advice["crisis"] and "911" in rules.advice["crisis"]
     assert "clinic" in rules.advice["infection"]
+    # Someone else's suicidal words are a crisis too: the advice says what to do for them.
+    assert "someone else" in rules.advice["crisis"]
     assert rules.advice_for([]) == rules.advice["general"]
     assert rules.kinds(["infection", "self_harm", "nope"]) == ["crisis", "infection"]
     assert "988" in rules.safety_net_for(["crisis"])

@@ -37,6 +37,7 @@ def test_every_alias_maps_to_its_procedure(nlp, store) -> None:
         ("ok and the shot that goes right into the joint?", ["fji"]),
         ("what about the one on the nerves", ["mbb"]),
         ("is the one that uses heat better?", ["rfa"]),
+        ("which one uses heat?", []),
         ("does the block work on the nerves or the joint", ["mbb"]),
         ("does RFA work on the nerves?", ["rfa"]),
         ("and the heat one?", ["rfa"]),

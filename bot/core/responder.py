@@ -147,9 +147,11 @@ def _compared_procedures(
     named: Sequence[str],
     current: Optional[str],
     compared_before: Sequence[str] = (),
+    discussed: Sequence[str] = (),
 ) -> list:
     """The procedures a comparison is about: all of them for "which of the three?"; for
-    "which of these procedures?" those compared last, else all of them; the one under
+    "which of these procedures?" those compared last, else all of them; for "which one?"
+    those compared last, else the two the conversation has been about; the one under
     discussion and the one named for "is it better than RFA?"; else those named."""
     if store.asks_all_procedures(question):
         return list(store.procedures)
@@ -158,6 +160,9 @@ def _compared_procedures(
     if not named and len(compared_before) > 1:
         # "And which one is done first?" right after a side-by-side answer: those two.
         return list(compared_before)
+    if not named and len(discussed) == 2:
+        # "And which one do they do first?" after a question on the block, then on RFA.
+        return list(discussed)
     if len(named) == 1 and current in store.procedures and current != named[0]:
         return [current, named[0]]
     return list(named)
@@ -274,7 +279,9 @@ def answer_question(
         named, compare = compared_before, True
     lead = ""
     if compare:
-        named = _compared_procedures(store, asked, named, current_procedure, compared_before)
+        named = _compared_procedures(
+            store, asked, named, current_procedure, compared_before, discussed
+        )
         better_topic = (
             store.redirected_topic(asked, topic.id) or store.order_topic(asked, topic.id, named)
             if len(named) > 1

@@ -3,7 +3,12 @@ answer (bot/nlu/several_questions.py)."""
 
 from __future__ import annotations
 
-from bot.nlu.several_questions import FURTHER_KEY, further_questions, questions_to_read
+from bot.nlu.several_questions import (
+    FURTHER_KEY,
+    further_questions,
+    main_reading,
+    questions_to_read,
+)
 
 TOPICS = frozenset({"ask_pain", "ask_recovery", "ask_duration"})
 
@@ -63,9 +68,35 @@ def test_unsure_repeated_or_off_topic_readings_add_nothing() -> None:
 
 def test_a_message_that_answers_nothing_gets_no_further_answers() -> None:
     readings = [((0, 10), reading("Does it hurt?", "ask_pain"))]
-    for intent in ("greet", "nlu_fallback", "red_flag", "out_of_scope"):
+    for intent in ("greet", "nlu_fallback", "red_flag"):
         assert further_questions(reading("...", intent), readings, TOPICS) == []
-    # Not covered and personal questions answer something: the rest is answered too.
-    for intent in ("ask_uncovered", "ask_personal_advice"):
+    # Not covered, personal and unrelated questions are answered: the rest is answered too.
+    for intent in ("ask_uncovered", "ask_personal_advice", "out_of_scope"):
         assert len(further_questions(reading("...", intent), readings, TOPICS)) == 1
     assert FURTHER_KEY == "further_questions"
+
+
+def test_a_reading_that_blends_the_questions_gives_way_to_the_last_one() -> None:
+    """Read whole, "can RFA cause leg numbness? how does RFA work?" was the medicines,
+    which neither question asks: the last question's sure reading is the message's; the
+    rest of the parse stays the message's own."""
+    own = reading("...", "ask_duration", entities=["rfa"], red_flag={"status": "none"})
+    readings = [
+        ((0, 10), reading("Does it hurt?", "ask_pain", confidence=0.3)),
+        ((11, 20), reading("How long is the recovery?", "ask_recovery", answer_plan={"x": 1})),
+    ]
+    main = main_reading(own, readings, TOPICS)
+    assert main["intent"]["name"] == "ask_recovery" and main["answer_plan"] == {"x": 1}
+    assert main["entities"] == ["rfa"] and main["red_flag"] == {"status": "none"}
+    assert main["read_as_last_question"] is True
+    # Kept: one of the questions reads as it; read with the previous message; an unsure
+    # last question; not a topic.
+    assert (
+        main_reading(reading("...", "ask_pain"), readings, TOPICS)["intent"]["name"] == "ask_pain"
+    )
+    in_context = {**own, "read_in_context": True}
+    assert main_reading(in_context, readings, TOPICS) is in_context
+    unsure = [readings[1], ((21, 30), reading("And is it safe?", "ask_recovery", 0.2))]
+    assert main_reading(own, unsure, TOPICS) is own
+    greeting = reading("...", "greet")
+    assert main_reading(greeting, readings, TOPICS) is greeting

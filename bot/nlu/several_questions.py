@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import AbstractSet, Any, Dict, List, Mapping, Sequence, Set, Tuple
 
 from bot.core import intents
+from bot.nlu.context import READ_IN_CONTEXT
 from bot.nlu.focus import question_sentences
 
 # Parse data key of the further questions' readings.
@@ -27,8 +28,13 @@ MAX_QUESTIONS = 3
 # planner's combined score: on the blind writer Z's 60 messages, 49 right at 0.4, 46 at
 # 0.5, 41 at 0.6; none lost on the tuning set at any of them).
 SURE_ENOUGH = 0.4
-# The message's own reading must answer something for more answers to be added to it.
-ANSWERING = frozenset({intents.UNCOVERED, intents.PERSONAL_ADVICE})
+# The message's own reading must answer something for more answers to be added to it
+# ("I can only help with these procedures" answers an acupuncture question).
+ANSWERING = frozenset({intents.UNCOVERED, intents.PERSONAL_ADVICE, intents.OUT_OF_SCOPE})
+# Parse data keys taken from a question's own reading when it replaces the message's.
+FROM_QUESTION = ("intent", "intent_ranking", "answer_plan")
+# Marks a message whose own reading was a blend of its questions (kept for review).
+READ_AS_LAST_QUESTION = "read_as_last_question"
 
 
 def questions_to_read(text: str) -> List[Tuple[int, int]]:
@@ -41,6 +47,32 @@ def questions_to_read(text: str) -> List[Tuple[int, int]]:
 def _intent(parse: Mapping[str, Any]) -> Tuple[str, float]:
     intent = parse.get("intent") or {}
     return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
+
+
+def main_reading(
+    own: Mapping[str, Any],
+    readings: Sequence[Tuple[Tuple[int, int], Mapping[str, Any]]],
+    topic_intents: AbstractSet[str],
+) -> Mapping[str, Any]:
+    """`own`, unless it is a topic none of its questions is read as alone: then a blend
+    of them ("can RFA cause leg numbness? how does RFA work?" read whole as the
+    medicines), and the last question's sure reading of a topic is the message's.
+    Everything but the intent, its ranking and the facts stays the message's own."""
+    asked, _ = _intent(own)
+    if own.get(READ_IN_CONTEXT) or asked not in topic_intents or not readings:
+        return own
+    if asked in {_intent(parse)[0] for _, parse in readings}:
+        return own
+    _, last = max(readings, key=lambda reading: reading[0])
+    intent, confidence = _intent(last)
+    if intent not in topic_intents or confidence < SURE_ENOUGH:
+        return own
+    replaced = dict(own)
+    for key in FROM_QUESTION:
+        if key in last:
+            replaced[key] = last[key]
+    replaced[READ_AS_LAST_QUESTION] = True
+    return replaced
 
 
 def further_questions(

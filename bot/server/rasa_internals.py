@@ -349,6 +349,7 @@ def _parse_each_question(reading: Callable[..., Dict[str, Any]], raw: Callable) 
             alone = copy.copy(message)
             alone.text = text[start:end]
             readings.append(((start, end), raw(self, alone, tracker, only_output_properties)))
+        own = several_questions.main_reading(own, readings, _topic_intents())
         further = several_questions.further_questions(own, readings, _topic_intents())
         return {**own, several_questions.FURTHER_KEY: further} if further else own
 

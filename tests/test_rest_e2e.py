@@ -46,6 +46,26 @@ def test_button_payload_is_answered(servers, store) -> None:
     assert any(answer in second[0]["text"] for answer in answers), second[0]["text"][:200]
 
 
+def test_each_question_of_a_message_gets_its_own_answer(servers, store) -> None:
+    """Two questions in one message: two messages, in the order asked, the second
+    quoting its question; a red flag beside them is one message of advice only."""
+    text = "What medicine is in a facet joint injection? And how long is the recovery?"
+    replies = rest(servers, uuid.uuid4().hex, text)
+    assert len(replies) == 2, [reply["text"][:80] for reply in replies]
+    # Read as the recovery question; the other one comes first, where it was asked.
+    assert replies[0]["text"].startswith('About "What medicine is in a facet joint injection?":')
+    assert store.fact("fji_medication").answer in replies[0]["text"]
+    assert "buttons" not in replies[0] and replies[1]["buttons"]
+    recovery = [fact.answer for fact in store.facts_for("recovery")]
+    assert any(answer in replies[1]["text"] for answer in recovery)
+    assert "steroid" not in replies[1]["text"]
+    alarming = (
+        "What medicine is in a facet joint injection? I can't feel my legs since this morning."
+    )
+    replies = rest(servers, uuid.uuid4().hex, alarming + " And how long is the recovery?")
+    assert len(replies) == 1 and replies[0]["custom"] == {"urgency": "emergency"}
+
+
 def test_red_flag_gets_emergency_advice(servers) -> None:
     replies = rest(servers, uuid.uuid4().hex, "does it hurt? i also lost control of my bladder")
     assert len(replies) == 1  # text and urgency in one message, not two

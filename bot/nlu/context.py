@@ -34,8 +34,9 @@ ELLIPTICAL = re.compile(
     r"|any other|how so|for example)\b|(?:what|which) [a-z]+s\W*$|(?:why|how come)\W*$)",
     re.IGNORECASE,
 )
-# Parse data keys taken from the reading in context; the rest stay the message's own.
-FROM_CONTEXT = ("intent", "intent_ranking", "answer_plan")
+# Parse data keys taken from another reading of a message (in context, or one of its
+# questions alone); the rest stay the message's own.
+FROM_OTHER_READING = ("intent", "intent_ranking", "answer_plan")
 # Marks a message read with the previous one (kept with the conversation, for review).
 READ_IN_CONTEXT = "read_in_context"
 # ...and only when the message's own reading is unsure: "what if it doesn't help at
@@ -97,13 +98,20 @@ def merged(
 ) -> Dict[str, Any]:
     """`own` parse data, with the reading in context's intent and facts when `own` may be
     replaced and that reading is a topic (or "not covered")."""
-    result = dict(own)
     if not may_replace(own, topic_intents, nothing_to_explain):
-        return result
+        return dict(own)
     if _intent(in_context) not in topic_intents | {intents.UNCOVERED}:
-        return result
-    for key in FROM_CONTEXT:
-        if key in in_context:
-            result[key] = in_context[key]
-    result[READ_IN_CONTEXT] = True
+        return dict(own)
+    return adopted(own, in_context, READ_IN_CONTEXT)
+
+
+def adopted(own: Mapping[str, Any], other: Mapping[str, Any], mark: str) -> Dict[str, Any]:
+    """`own` parse data with the intent, ranking and facts of the `other` reading of
+    the same message (`FROM_OTHER_READING`), marked with `mark` for review; the text,
+    procedures and red-flag summary stay the message's own."""
+    result = dict(own)
+    for key in FROM_OTHER_READING:
+        if key in other:
+            result[key] = other[key]
+    result[mark] = True
     return result

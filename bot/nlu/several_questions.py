@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import AbstractSet, Any, Dict, List, Mapping, Sequence, Set, Tuple
 
 from bot.core import intents
-from bot.nlu.context import READ_IN_CONTEXT
+from bot.nlu.context import READ_IN_CONTEXT, adopted
 from bot.nlu.focus import question_sentences
 
 # Parse data key of the further questions' readings.
@@ -31,8 +31,6 @@ SURE_ENOUGH = 0.4
 # The message's own reading must answer something for more answers to be added to it
 # ("I can only help with these procedures" answers an acupuncture question).
 ANSWERING = frozenset({intents.UNCOVERED, intents.PERSONAL_ADVICE, intents.OUT_OF_SCOPE})
-# Parse data keys taken from a question's own reading when it replaces the message's.
-FROM_QUESTION = ("intent", "intent_ranking", "answer_plan")
 # Marks a message whose own reading was a blend of its questions (kept for review).
 READ_AS_LAST_QUESTION = "read_as_last_question"
 
@@ -67,12 +65,7 @@ def main_reading(
     intent, confidence = _intent(last)
     if intent not in topic_intents or confidence < SURE_ENOUGH:
         return own
-    replaced = dict(own)
-    for key in FROM_QUESTION:
-        if key in last:
-            replaced[key] = last[key]
-    replaced[READ_AS_LAST_QUESTION] = True
-    return replaced
+    return adopted(own, last, READ_AS_LAST_QUESTION)
 
 
 def further_questions(

@@ -840,8 +840,11 @@ def test_where_the_needle_goes_is_what_the_procedure_is_not_how_it_is_guided(
     "how does the doctor know where to put the needle?" stays the X-ray answer."""
     for placement in ("where does the needle go for it?", "where do they inject the medicine"):
         assert store.intent_meant("ask_imaging", placement, []) == "ask_what_is"
-    guided = "how does the doctor know where to put the needle?"
-    assert store.intent_meant("ask_imaging", guided, []) == "ask_imaging"
+    for guided in (
+        "how does the doctor know where to put the needle?",
+        "do they use an X-ray to see where the needle goes?",
+    ):
+        assert store.intent_meant("ask_imaging", guided, []) == "ask_imaging", guided
     reply = ask(store, settings, "ask_what_is", "where does the needle go for it?", ["fji"])
     assert "inside" in reply.text and "X-ray picture" not in reply.text
 

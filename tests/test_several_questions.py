@@ -13,6 +13,9 @@ from bot.nlu.several_questions import (
 TOPICS = frozenset({"ask_pain", "ask_recovery", "ask_duration"})
 
 
+PROCEDURE = {"entity": "procedure", "value": "mbb"}
+
+
 def reading(text: str, intent: str, confidence: float = 0.9, **extra):
     return {"text": text, "intent": {"name": intent, "confidence": confidence}, **extra}
 
@@ -28,6 +31,23 @@ def test_each_question_of_a_message_asking_two_or_three_is_read() -> None:
     assert questions_to_read("Does the block hurt? I'm nervous.") == []
     four = "Does it hurt? Is it safe? How long is recovery? What does it cost?"
     assert questions_to_read(four) == []
+
+
+def test_two_questions_joined_by_and_in_one_sentence_are_each_read() -> None:
+    text = "is the block a test, and what happens next if it works?"
+    assert [text[a:b] for a, b in questions_to_read(text)] == [
+        "is the block a test",
+        "what happens next if it works?",
+    ]
+    three = "What is it and how long does it last and does it hurt?"
+    assert len(questions_to_read(three)) == 3
+    # "and" joining the things a question is about, or a story to a question, stays.
+    for one in (
+        "What is the difference between the block and what the injection does?",
+        "I had the block and how long does it last?",
+        "how does it work and why?",
+    ):
+        assert questions_to_read(one) == [], one
 
 
 def test_a_sure_reading_of_another_topic_is_answered_too() -> None:
@@ -71,8 +91,14 @@ def test_a_message_that_answers_nothing_gets_no_further_answers() -> None:
     for intent in ("greet", "nlu_fallback", "red_flag"):
         assert further_questions(reading("...", intent), readings, TOPICS) == []
     # Not covered, personal and unrelated questions are answered: the rest is answered too.
+    named = [((0, 10), reading("Does the block hurt?", "ask_pain", entities=[PROCEDURE]))]
     for intent in ("ask_uncovered", "ask_personal_advice", "out_of_scope"):
-        assert len(further_questions(reading("...", intent), readings, TOPICS)) == 1
+        assert len(further_questions(reading("...", intent), named, TOPICS)) == 1
+    # After a question on another subject, a question pointing back and naming none of
+    # ours is about that subject ("cortisone shots in the knee? how long do those last?").
+    those = [((0, 10), reading("How long do those last?", "ask_duration"))]
+    assert further_questions(reading("...", "out_of_scope"), those, TOPICS) == []
+    assert len(further_questions(reading("...", "ask_uncovered"), those, TOPICS)) == 1
     assert FURTHER_KEY == "further_questions"
 
 

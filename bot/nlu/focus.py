@@ -33,6 +33,14 @@ _ASKS = re.compile(
     r"|would|should)\b",
     re.I,
 )
+# "and" before a word that starts a question: "is it a test, and what happens next?".
+_JOINS_QUESTION = re.compile(
+    r",?\s+(?:and|&)\s+(?=(?:what|what's|whats|how|why|when|where|which|who|is|are|can|could"
+    r"|does|do|did|will|would|should)\b)",
+    re.I,
+)
+# Words of a comparison, whose "and" joins the two things compared.
+_COMPARES = re.compile(r"\b(?:between|differen\w*|compare\w*|versus|vs)\b", re.I)
 # A sentence needs this many words to count as one (not "Ok." or "Thanks!").
 MIN_SENTENCE_WORDS = 3
 
@@ -105,13 +113,36 @@ def _words_outside(text: str, start: int, end: int, names: Sequence[Tuple[int, i
 
 
 def question_sentences(text: str) -> List[Tuple[int, int]]:
-    """(start, end) of each sentence of `text` that asks: it ends with "?" or starts like
-    a question ("... so how long does it last"). A message may ask several."""
+    """(start, end) of each question of `text`: a sentence that ends with "?" or starts
+    like a question ("... so how long does it last"), split where it joins two questions
+    with "and" ("what is in it and how long does it work?"). A message may ask several."""
     return [
-        (start, end)
+        question
         for start, end in _sentences(text)
         if text[end - 1] == "?" or _ASKS.match(text[start:end])
+        for question in _joined_questions(text, start, end)
     ]
+
+
+def _joined_questions(text: str, start: int, end: int) -> List[Tuple[int, int]]:
+    """The sentence `text[start:end]` cut where "and" joins one question to the next: both
+    sides start like a question and have MIN_SENTENCE_WORDS words. Not inside a comparison
+    ("the difference between the block and what the shot does"), whose "and" joins two
+    things asked about together."""
+    sentence = text[start:end]
+    if _COMPARES.search(sentence):
+        return [(start, end)]
+    spans, at = [], start
+    for join in _JOINS_QUESTION.finditer(text, start, end):
+        first, rest = text[at : join.start()], text[join.end() : end]
+        if (
+            _ASKS.match(first)
+            and len(first.split()) >= MIN_SENTENCE_WORDS
+            and len(rest.split()) >= MIN_SENTENCE_WORDS
+        ):
+            spans.append((at, join.start()))
+            at = join.end()
+    return spans + [(at, end)]
 
 
 def question_of(text: str, min_words: int, standalone_words: int) -> Optional[str]:

@@ -17,7 +17,7 @@ from typing import AbstractSet, Any, Dict, List, Mapping, Sequence, Set, Tuple
 
 from bot.core import intents
 from bot.nlu.context import READ_IN_CONTEXT, adopted
-from bot.nlu.focus import question_sentences
+from bot.nlu.focus import points_back, question_sentences
 
 # Parse data key of the further questions' readings.
 FURTHER_KEY = "further_questions"
@@ -91,7 +91,17 @@ def further_questions(
         intent, confidence = _intent(parse)
         repeated = intent in answered and intent != intents.UNCOVERED
         wanted = intent in topic_intents or intent == intents.UNCOVERED
-        if confidence < SURE_ENOUGH or repeated or not wanted:
+        procedures = [
+            entity for entity in parse.get("entities") or () if entity.get("entity") == "procedure"
+        ]
+        # After a question on another subject, "how long do those last?" points back at
+        # that subject ("cortisone shots in the knee"), not at a procedure of ours.
+        about_other_subject = (
+            asked == intents.OUT_OF_SCOPE
+            and not procedures
+            and points_back(str(parse.get("text") or ""))
+        )
+        if confidence < SURE_ENOUGH or repeated or not wanted or about_other_subject:
             continue
         answered.add(intent)
         further.append(
@@ -102,11 +112,7 @@ def further_questions(
                 "intent": intent,
                 "confidence": round(confidence, 3),
                 "answer_plan": parse.get("answer_plan"),
-                "entities": [
-                    entity
-                    for entity in parse.get("entities") or ()
-                    if entity.get("entity") == "procedure"
-                ],
+                "entities": procedures,
             }
         )
     return further

@@ -807,6 +807,22 @@ def test_a_topic_that_requires_words_gives_way_without_them(store) -> None:
     assert store.intent_meant("ask_pain", "does it hurt?", ranking) == "ask_pain"
 
 
+def test_the_x_ray_answer_needs_a_question_about_guiding_the_needle(store) -> None:
+    """ "Does the block use heat?" shares "do they use" with "do they use an X-ray?", not
+    the topic: without a word of seeing or guiding, the X-ray answer ("Yes. ...") gives
+    way; another way to see the needle is a subject the articles don't cover."""
+    ranking = [
+        {"name": "ask_imaging", "confidence": 0.8},
+        {"name": "ask_what_is", "confidence": 0.1},
+    ]
+    assert store.intent_meant("ask_imaging", "does the block use heat?", ranking) == "ask_what_is"
+    for guided in ("do they use x-ray for the block?", "is fluoro used 4 the nerv blok"):
+        assert store.intent_meant("ask_imaging", guided, ranking) == "ask_imaging", guided
+    for other in ("do they use ultrasound for the injection?", "is it done under a ct scan"):
+        assert store.uncovered_subject(other).id == "other_imaging", other
+    assert store.uncovered_subject("do they use an x-ray to guide the needle?") is None
+
+
 def test_what_comes_next_after_a_failed_block_yields_to_no_relief(store) -> None:
     """`yields_to`: a next-steps question saying the block failed asks what happens
     when it does not help; one saying it worked stays what comes next."""

@@ -360,6 +360,23 @@ async def test_each_further_question_of_a_message_gets_its_own_answer(domain) ->
     assert len(texts) == 2 and texts[0].startswith('About "Does the block hurt?":')
     assert "numbs your skin" in texts[0] and "Recovery" in texts[1]
 
+    # A question outside these procedures is told so, once; a topic question naming a
+    # subject already said not covered gets no neighbouring fact ("what percent ... after
+    # RFA?" read alone as who is a candidate, whose answer has the one figure given).
+    text = "What percent of people are pain free after RFA? And any pizza tips?"
+    tracker = make_tracker(text, "ask_uncovered", [procedure_entity("rfa")])
+    tracker.latest_message["further_questions"] = [
+        {"text": text[:46], "start": 0, "intent": "ask_rfa_candidate", "entities": []},
+        {"text": "And any pizza tips?", "start": 47, "intent": "out_of_scope"},
+        {"text": "Or a pizza place?", "start": 70, "intent": "out_of_scope"},
+    ]
+    dispatcher = CollectingDispatcher()
+    await act.ActionExplainUncovered().run(dispatcher, tracker, domain)
+    texts = [message["text"] for message in dispatcher.messages]
+    assert len(texts) == 2, texts
+    assert "in numbers" in texts[0] and "80" not in " ".join(texts)
+    assert texts[1].startswith('About "And any pizza tips?":') and "I can only" in texts[1]
+
     emergency = "I can't feel my legs since this morning. Does the block hurt? Is it safe?"
     tracker = flagged(emergency, "red_flag")
     tracker.latest_message["further_questions"] = [

@@ -41,6 +41,9 @@ def test_two_questions_joined_by_and_in_one_sentence_are_each_read() -> None:
     ]
     three = "What is it and how long does it last and does it hurt?"
     assert len(questions_to_read(three)) == 3
+    # A comparison after the first question is a question of its own.
+    text = "What are the long-term effects of RFA, and how is it different from a block?"
+    assert len(questions_to_read(text)) == 2
     # "and" joining the things a question is about, or a story to a question, stays.
     for one in (
         "What is the difference between the block and what the injection does?",
@@ -99,6 +102,11 @@ def test_a_message_that_answers_nothing_gets_no_further_answers() -> None:
     those = [((0, 10), reading("How long do those last?", "ask_duration"))]
     assert further_questions(reading("...", "out_of_scope"), those, TOPICS) == []
     assert len(further_questions(reading("...", "ask_uncovered"), those, TOPICS)) == 1
+    # A question outside these procedures beside ours is kept, to be told so.
+    pizza = [((0, 10), reading("And any pizza tips?", "out_of_scope"))]
+    assert [q["intent"] for q in further_questions(reading("...", "ask_pain"), pizza, TOPICS)] == [
+        "out_of_scope"
+    ]
     assert FURTHER_KEY == "further_questions"
 
 

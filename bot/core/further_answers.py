@@ -33,8 +33,9 @@ def further_replies(
     answer's question (at `main_at` in the message, when known) and those after it.
 
     None after a red flag's advice: nothing comes between the patient and it. None for
-    the topic the main answer gave, nor for a subject already said to be not covered. A
-    question that names no procedure is about `procedure`.
+    the topic the main answer gave, nor for a subject already said to be not covered (nor
+    a topic question naming it), nor "only these procedures" twice. A question that names
+    no procedure is about `procedure`.
     """
     if main.urgency is not None:
         return [], []
@@ -59,7 +60,13 @@ def further_replies(
             what = subject.label if subject is not None else reply.text
             if any(what in said.text for said in (main, *before, *after)):
                 continue
-        elif _topic_of(store, asked.get("intent")) == main.topic:
+        elif asked.get("intent") == intents.OUT_OF_SCOPE:
+            reply = answers.answer_out_of_scope(store, settings)
+            if any(reply.text in said.text for said in (main, *before, *after)):
+                continue
+        elif _topic_of(store, asked.get("intent")) == main.topic or _said_not_covered(
+            store, text, (main, *before, *after)
+        ):
             continue
         else:
             reply = responder.answer_question(
@@ -75,6 +82,15 @@ def further_replies(
         reply = replace(reply, text=f"{quoted(text)}\n\n{reply.text}", buttons=())
         (before if int(asked.get("start") or 0) < main_at else after).append(reply)
     return before, after
+
+
+def _said_not_covered(store: FactStore, question: str, said: Sequence[Reply]) -> bool:
+    """True when `question` names a subject the replies `said` already called not
+    covered: "what percent of patients are pain free after RFA?", read alone as who is a
+    candidate, must not get the one figure the articles give (for a block's relief) under
+    the message's "the articles don't cover exact numbers"."""
+    subject = store.uncovered_subject(question)
+    return subject is not None and any(subject.label in reply.text for reply in said)
 
 
 def _topic_of(store: FactStore, intent: Any) -> Optional[str]:

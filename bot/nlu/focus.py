@@ -126,17 +126,15 @@ def question_sentences(text: str) -> List[Tuple[int, int]]:
 
 def _joined_questions(text: str, start: int, end: int) -> List[Tuple[int, int]]:
     """The sentence `text[start:end]` cut where "and" joins one question to the next: both
-    sides start like a question and have MIN_SENTENCE_WORDS words. Not inside a comparison
+    sides start like a question and have MIN_SENTENCE_WORDS words. Not after a comparison
     ("the difference between the block and what the shot does"), whose "and" joins two
     things asked about together."""
-    sentence = text[start:end]
-    if _COMPARES.search(sentence):
-        return [(start, end)]
     spans, at = [], start
     for join in _JOINS_QUESTION.finditer(text, start, end):
         first, rest = text[at : join.start()], text[join.end() : end]
         if (
             _ASKS.match(first)
+            and not _COMPARES.search(first)
             and len(first.split()) >= MIN_SENTENCE_WORDS
             and len(rest.split()) >= MIN_SENTENCE_WORDS
         ):

@@ -31,6 +31,10 @@ SURE_ENOUGH = 0.4
 # The message's own reading must answer something for more answers to be added to it
 # ("I can only help with these procedures" answers an acupuncture question).
 ANSWERING = frozenset({intents.UNCOVERED, intents.PERSONAL_ADVICE, intents.OUT_OF_SCOPE})
+# Besides topics, a question alone read as one of these gets its own reply: a subject the
+# articles don't cover, or one outside these procedures ("... and can you recommend a
+# pizza place?" is told what the assistant is for).
+ALSO_ANSWERED = frozenset({intents.UNCOVERED, intents.OUT_OF_SCOPE})
 # Marks a message whose own reading was a blend of its questions (kept for review).
 READ_AS_LAST_QUESTION = "read_as_last_question"
 
@@ -75,8 +79,8 @@ def further_questions(
 ) -> List[Dict[str, Any]]:
     """The questions of a message that may need an answer besides its own reading
     `own`: each ((start, end), parse) of `readings` that is sure (`SURE_ENOUGH`) and
-    either a topic not read before it or a question the articles don't cover (each may
-    name another subject), in the message's order.
+    either a topic not read before it, a question the articles don't cover (each may
+    name another subject) or one outside these procedures, in the message's order.
 
     The reading of `own`'s topic stays: the actions skip the topic their answer gave,
     which is not always `own`'s ("how much is the block? does insurance cover it?" is
@@ -90,7 +94,7 @@ def further_questions(
     for (start, end), parse in sorted(readings, key=lambda reading: reading[0]):
         intent, confidence = _intent(parse)
         repeated = intent in answered and intent != intents.UNCOVERED
-        wanted = intent in topic_intents or intent == intents.UNCOVERED
+        wanted = intent in topic_intents | ALSO_ANSWERED
         procedures = [
             entity for entity in parse.get("entities") or () if entity.get("entity") == "procedure"
         ]

@@ -377,6 +377,20 @@ async def test_each_further_question_of_a_message_gets_its_own_answer(domain) ->
     assert "in numbers" in texts[0] and "80" not in " ".join(texts)
     assert texts[1].startswith('About "And any pizza tips?":') and "I can only" in texts[1]
 
+    # A question too unsure to answer is told so, quoted, with no guess at an answer.
+    text = "Can RFA cause numbness in my leg? How does RFA work?"
+    tracker = make_tracker(text, "ask_what_is", [procedure_entity("rfa")])
+    tracker.latest_message["further_questions"] = [
+        {"text": text[:33], "start": 0, "intent": "ask_side_effects", "unsure": True},
+        {"text": text[34:], "start": 34, "intent": "ask_what_is"},
+    ]
+    dispatcher = CollectingDispatcher()
+    await act.ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    texts = [message["text"] for message in dispatcher.messages]
+    assert len(texts) == 2 and texts[0].startswith('About "Can RFA cause numbness')
+    assert "not sure I understood" in texts[0] and "soreness" not in texts[0]
+    assert "heat" in texts[1]
+
     emergency = "I can't feel my legs since this morning. Does the block hurt? Is it safe?"
     tracker = flagged(emergency, "red_flag")
     tracker.latest_message["further_questions"] = [

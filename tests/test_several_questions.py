@@ -49,6 +49,7 @@ def test_two_questions_joined_by_and_in_one_sentence_are_each_read() -> None:
         "What is the difference between the block and what the injection does?",
         "I had the block and how long does it last?",
         "how does it work and why?",
+        "Which one goes after the nerves and which one goes into the joint?",
     ):
         assert questions_to_read(one) == [], one
 
@@ -134,3 +135,21 @@ def test_a_reading_that_blends_the_questions_gives_way_to_the_last_one() -> None
     assert main_reading(own, unsure, TOPICS) is own
     greeting = reading("...", "greet")
     assert main_reading(greeting, readings, TOPICS) is greeting
+
+
+def test_an_unsure_question_standing_alone_is_told_it_was_not_understood() -> None:
+    """Not dropped in silence: "can RFA cause numbness in my leg?" read alone too unsure
+    to answer is marked, to be told so; a question leaning on the story ("is that
+    typical?"), a short fragment, or one read as the message's own topic is not."""
+    own = reading("...", "ask_what_is")
+    readings = [
+        ((0, 30), reading("Can RFA cause numbness in my leg?", "ask_side_effects", 0.3)),
+        ((31, 40), reading("Is that typical?", "ask_duration", 0.3)),
+        ((41, 50), reading("Which the joint?", "ask_duration", 0.3)),
+        ((51, 60), reading("How does RFA really work?", "ask_what_is", 0.3)),
+        ((61, 70), reading("Hello there, how are you?", "greet", 0.3)),
+    ]
+    further = further_questions(own, readings, TOPICS | {"ask_side_effects", "ask_what_is"})
+    assert [(q["text"], q.get("unsure")) for q in further] == [
+        ("Can RFA cause numbness in my leg?", True)
+    ]

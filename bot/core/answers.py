@@ -420,6 +420,16 @@ def answer_rephrase(store: FactStore, likely_topics: Sequence[str] = ()) -> Repl
     )
 
 
+def answer_unsure_part() -> Reply:
+    """One question of a message asking several was not understood: said so, not
+    dropped in silence, with no guess."""
+    return Reply(
+        outcome=outcomes.FALLBACK,
+        text="I'm not sure I understood this question. Could you ask it again on its own, "
+        "in other words?",
+    )
+
+
 def spoken_list(items: Sequence[str]) -> str:
     """'a', 'a and b', 'a, b and c'."""
     if len(items) < 2:

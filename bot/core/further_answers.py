@@ -53,7 +53,12 @@ def further_replies(
     after: List[Reply] = []
     for asked in further:
         text = str(asked.get("text") or "")
-        if asked.get("intent") == intents.UNCOVERED:
+        if asked.get("unsure"):
+            # Unsure, but perhaps what the main answer gave: no doubt cast on it then.
+            if _topic_of(store, asked.get("intent")) == main.topic:
+                continue
+            reply = answers.answer_unsure_part()
+        elif asked.get("intent") == intents.UNCOVERED:
             subject = store.uncovered_subject(text)
             reply = answers.answer_uncovered(store, settings, subject)
             # Said once: a subject already named, or "that question" twice.

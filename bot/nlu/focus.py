@@ -39,6 +39,9 @@ _JOINS_QUESTION = re.compile(
     r"|does|do|did|will|would|should)\b)",
     re.I,
 )
+# "Which one goes into the joint and which one on the nerves?" is one question in two
+# halves.
+_PAIRED = re.compile(r"^\s*which\b", re.I)
 # Words of a comparison, whose "and" joins the two things compared.
 _COMPARES = re.compile(r"\b(?:between|differen\w*|compare\w*|versus|vs)\b", re.I)
 # A sentence needs this many words to count as one (not "Ok." or "Thanks!").
@@ -135,6 +138,7 @@ def _joined_questions(text: str, start: int, end: int) -> List[Tuple[int, int]]:
         if (
             _ASKS.match(first)
             and not _COMPARES.search(first)
+            and not (_PAIRED.match(first) and _PAIRED.match(rest))
             and len(first.split()) >= MIN_SENTENCE_WORDS
             and len(rest.split()) >= MIN_SENTENCE_WORDS
         ):

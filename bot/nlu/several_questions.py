@@ -7,8 +7,10 @@ is in `bot.server.rasa_internals`); a reading that is a topic other than the mes
 own, and sure, is kept in the parse data under `FURTHER_KEY`, and the actions answer it
 in a message of its own (`actions/context.py`).
 
-Only sure readings count: a story's rhetorical "they can't both be right, can they?"
-must not earn an answer nobody asked for. Pure Python.
+Only sure readings are answered: a story's rhetorical "they can't both be right, can
+they?" must not earn an answer nobody asked for. An unsure question that stands alone is
+not dropped in silence either: it is marked `unsure`, and the patient is told it was not
+understood. Pure Python.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ SURE_ENOUGH = 0.4
 # The message's own reading must answer something for more answers to be added to it
 # ("I can only help with these procedures" answers an acupuncture question).
 ANSWERING = frozenset({intents.UNCOVERED, intents.PERSONAL_ADVICE, intents.OUT_OF_SCOPE})
+# An unsure question this long that doesn't point back is told it was not understood.
+STANDALONE_WORDS = 4
 # Besides topics, a question alone read as one of these gets its own reply: a subject the
 # articles don't cover, or one outside these procedures ("... and can you recommend a
 # pizza place?" is told what the assistant is for).
@@ -105,7 +109,20 @@ def further_questions(
             and not procedures
             and points_back(str(parse.get("text") or ""))
         )
-        if confidence < SURE_ENOUGH or repeated or not wanted or about_other_subject:
+        unsure = confidence < SURE_ENOUGH
+        if unsure and _asks_us(intent, asked, topic_intents) and _stands_alone(parse):
+            # Not silently dropped: the patient is told this question was not understood.
+            further.append(
+                {
+                    "text": parse.get("text") or "",
+                    "start": start,
+                    "end": end,
+                    "intent": intent,
+                    "unsure": True,
+                }
+            )
+            continue
+        if unsure or repeated or not wanted or about_other_subject:
             continue
         answered.add(intent)
         further.append(
@@ -120,3 +137,18 @@ def further_questions(
             }
         )
     return further
+
+
+def _stands_alone(parse: Mapping[str, Any]) -> bool:
+    """True for a question that means something on its own: "is that typical?" or
+    "they can't both be right, can they?" lean on the story, and "... and which the
+    joint" on the question before; those are no question to say we didn't understand."""
+    text = str(parse.get("text") or "")
+    return len(text.split()) >= STANDALONE_WORDS and not points_back(text)
+
+
+def _asks_us(intent: str, asked: str, topic_intents: AbstractSet[str]) -> bool:
+    """True when an unsure reading `intent` of a question is still a question for us (a
+    topic, not covered, or not understood at all), and not the message's own `asked`,
+    which the main answer may have given."""
+    return intent != asked and intent in topic_intents | {intents.UNCOVERED, intents.FALLBACK}

@@ -516,7 +516,7 @@ def test_which_has_more_of_something_still_cannot_compare(store, settings) -> No
         store,
         settings,
         "ask_side_effects",
-        "which has more risks, rfa or the block",
+        "which has more side effects, rfa or the block",
         ["rfa", "mbb"],
     )
     assert "don't cover this for radiofrequency ablation, so I can't compare" in reply.text
@@ -821,6 +821,13 @@ def test_the_x_ray_answer_needs_a_question_about_guiding_the_needle(store) -> No
     for other in ("do they use ultrasound for the injection?", "is it done under a ct scan"):
         assert store.uncovered_subject(other).id == "other_imaging", other
     assert store.uncovered_subject("do they use an x-ray to guide the needle?") is None
+
+
+def test_which_procedure_is_safer_is_not_covered(store) -> None:
+    """The articles compare no risks: "which is safer?" is not how the two differ."""
+    for asked in ("which is safer, the facet injection or the block?", "is rfa riskier"):
+        assert store.uncovered_subject(asked).id == "relative_safety", asked
+    assert store.uncovered_subject("is the block safe for older people?") is None
 
 
 def test_what_comes_next_after_a_failed_block_yields_to_no_relief(store) -> None:

@@ -41,6 +41,11 @@ def test_two_questions_joined_by_and_in_one_sentence_are_each_read() -> None:
     ]
     three = "What is it and how long does it last and does it hurt?"
     assert len(questions_to_read(three)) == 3
+    for joined in (
+        "Can you tell me a joke, and also does the shot use steroid?",
+        "What is a facet joint plus how does the block work?",
+    ):
+        assert len(questions_to_read(joined)) == 2, joined
     # A comparison after the first question is a question of its own.
     text = "What are the long-term effects of RFA, and how is it different from a block?"
     assert len(questions_to_read(text)) == 2

@@ -26,19 +26,18 @@ _POINTS_BACK = re.compile(r"\b(?:that|this|it|its|it's|those|these|they|them|so|
 # A fragment that asks the sentence before it again for something else: "Is the block a
 # test or a treatment? And the facet shot?".
 _CARRIES_ON = re.compile(r"^(?:and|also|or|plus|what about|how about|same for)\b", re.I)
+# The words a question starts with.
+_QUESTION_WORD = (
+    r"(?:what|what's|whats|how|why|when|where|which|who|is|are|can|could|does|do|did|will"
+    r"|would|should)\b"
+)
 # A sentence that asks, with or without its "?": "... didn't work?? what is the block for".
 _ASKS = re.compile(
-    r"^(?:(?:so|and|but|ok|okay|anyway|also|well|then|now)[, ]+)*"
-    r"(?:what|what's|whats|how|why|when|where|which|who|is|are|can|could|does|do|did|will"
-    r"|would|should)\b",
-    re.I,
+    r"^(?:(?:so|and|but|ok|okay|anyway|also|well|then|now)[, ]+)*" + _QUESTION_WORD, re.I
 )
-# "and" before a word that starts a question: "is it a test, and what happens next?".
-_JOINS_QUESTION = re.compile(
-    r",?\s+(?:and|&)\s+(?=(?:what|what's|whats|how|why|when|where|which|who|is|are|can|could"
-    r"|does|do|did|will|would|should)\b)",
-    re.I,
-)
+# "and" ("plus", "and also") before a word that starts a question: "is it a test, and
+# what happens next?".
+_JOINS_QUESTION = re.compile(r",?\s+(?:and|&|plus)\s+(?:also\s+)?(?=" + _QUESTION_WORD + ")", re.I)
 # "Which one goes into the joint and which one on the nerves?" is one question in two
 # halves.
 _PAIRED = re.compile(r"^\s*which\b", re.I)

@@ -33,11 +33,21 @@ _QUESTION_WORD = (
 )
 # A sentence that asks, with or without its "?": "... didn't work?? what is the block for".
 _ASKS = re.compile(
-    r"^(?:(?:so|and|but|ok|okay|anyway|also|well|then|now)[, ]+)*" + _QUESTION_WORD, re.I
+    r"^(?:(?:so|and|but|ok|okay|anyway|also|well|then|now|\d[).])[, ]+)*" + _QUESTION_WORD, re.I
 )
 # "and" ("plus", "and also") before a word that starts a question: "is it a test, and
 # what happens next?".
 _JOINS_QUESTION = re.compile(r",?\s+(?:and|&|plus)\s+(?:also\s+)?(?=" + _QUESTION_WORD + ")", re.I)
+# A comma alone, or a number ("1) what is it 2) does it hurt"), before a word that starts
+# a question: "does it hurt, how long is recovery?" (not after a condition or a time, "if
+# it fails, what then?", nor after "which ..." or "what about ...": "which lasts longer,
+# is it the block?", "what about rfa, can that be repeated?" are one question each).
+_COMMA_JOINS_QUESTION = re.compile(r"(?:,|\s+\d[).])\s+(?=" + _QUESTION_WORD + ")", re.I)
+_LEADS_IN = re.compile(
+    r"\b(?:if|when|whenever|after|before|once|since|because|unless|while)\b"
+    r"|^\s*(?:which|(?:and |so |ok )?(?:what|how) about|same for)\b",
+    re.I,
+)
 # "Which one goes into the joint and which one on the nerves?" is one question in two
 # halves.
 _PAIRED = re.compile(r"^\s*which\b", re.I)
@@ -131,11 +141,19 @@ def _joined_questions(text: str, start: int, end: int) -> List[Tuple[int, int]]:
     sides start like a question and have MIN_SENTENCE_WORDS words. Not after a comparison
     ("the difference between the block and what the shot does"), whose "and" joins two
     things asked about together."""
+    joins = sorted(
+        [(join, False) for join in _JOINS_QUESTION.finditer(text, start, end)]
+        + [(join, True) for join in _COMMA_JOINS_QUESTION.finditer(text, start, end)],
+        key=lambda found: found[0].start(),
+    )
     spans, at = [], start
-    for join in _JOINS_QUESTION.finditer(text, start, end):
+    for join, comma_only in joins:
+        if join.start() < at:
+            continue
         first, rest = text[at : join.start()], text[join.end() : end]
         if (
             _ASKS.match(first)
+            and not (comma_only and _LEADS_IN.search(first))
             and not _COMPARES.search(first)
             and not (_PAIRED.match(first) and _PAIRED.match(rest))
             and len(first.split()) >= MIN_SENTENCE_WORDS

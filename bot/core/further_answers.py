@@ -53,6 +53,7 @@ def further_replies(
     after: List[Reply] = []
     for asked in further:
         text = str(asked.get("text") or "")
+        said = (main, *before, *after)
         if asked.get("unsure"):
             # Unsure, but perhaps what the main answer gave: no doubt cast on it then.
             if _topic_of(store, asked.get("intent")) == main.topic:
@@ -63,14 +64,14 @@ def further_replies(
             reply = answers.answer_uncovered(store, settings, subject)
             # Said once: a subject already named, or "that question" twice.
             what = subject.label if subject is not None else reply.text
-            if any(what in said.text for said in (main, *before, *after)):
+            if any(what in reply_said.text for reply_said in said):
                 continue
         elif asked.get("intent") == intents.OUT_OF_SCOPE:
             reply = answers.answer_out_of_scope(store, settings)
-            if any(reply.text in said.text for said in (main, *before, *after)):
+            if any(reply.text in reply_said.text for reply_said in said):
                 continue
         elif _topic_of(store, asked.get("intent")) == main.topic or _said_not_covered(
-            store, text, (main, *before, *after)
+            store, text, said
         ):
             continue
         else:

@@ -127,7 +127,8 @@ def _words_outside(text: str, start: int, end: int, names: Sequence[Tuple[int, i
 def question_sentences(text: str) -> List[Tuple[int, int]]:
     """(start, end) of each question of `text`: a sentence that ends with "?" or starts
     like a question ("... so how long does it last"), split where it joins two questions
-    with "and" ("what is in it and how long does it work?"). A message may ask several."""
+    (`_joined_questions`: "what is in it and how long does it work?"). A message may ask
+    several."""
     return [
         question
         for start, end in _sentences(text)
@@ -137,10 +138,12 @@ def question_sentences(text: str) -> List[Tuple[int, int]]:
 
 
 def _joined_questions(text: str, start: int, end: int) -> List[Tuple[int, int]]:
-    """The sentence `text[start:end]` cut where "and" joins one question to the next: both
-    sides start like a question and have MIN_SENTENCE_WORDS words. Not after a comparison
-    ("the difference between the block and what the shot does"), whose "and" joins two
-    things asked about together."""
+    """The sentence `text[start:end]` cut where "and", "plus", a comma or a number joins
+    one question to the next: both sides start like a question and have
+    MIN_SENTENCE_WORDS words. Not after a comparison ("the difference between the block
+    and what the shot does"), whose "and" joins two things asked about together; not
+    between the halves of "which one ... and which one ...?"; and a comma or a number not
+    after a condition, "which ..." or "what about ..." (`_LEADS_IN`)."""
     joins = sorted(
         [(join, False) for join in _JOINS_QUESTION.finditer(text, start, end)]
         + [(join, True) for join in _COMMA_JOINS_QUESTION.finditer(text, start, end)],

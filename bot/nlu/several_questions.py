@@ -109,28 +109,18 @@ def further_questions(
             and not procedures
             and points_back(str(parse.get("text") or ""))
         )
+        question = {"text": parse.get("text") or "", "start": start, "end": end, "intent": intent}
         unsure = confidence < SURE_ENOUGH
         if unsure and _asks_us(intent, asked, topic_intents) and _stands_alone(parse):
             # Not silently dropped: the patient is told this question was not understood.
-            further.append(
-                {
-                    "text": parse.get("text") or "",
-                    "start": start,
-                    "end": end,
-                    "intent": intent,
-                    "unsure": True,
-                }
-            )
+            further.append({**question, "unsure": True})
             continue
         if unsure or repeated or not wanted or about_other_subject:
             continue
         answered.add(intent)
         further.append(
             {
-                "text": parse.get("text") or "",
-                "start": start,
-                "end": end,
-                "intent": intent,
+                **question,
                 "confidence": round(confidence, 3),
                 "answer_plan": parse.get("answer_plan"),
                 "entities": procedures,

@@ -207,10 +207,10 @@ def test_a_fact_said_only_when_asked_does_not_pull_an_unsure_guess(planner, enco
     settings = planner.settings
     assert fact.id == "medication_shared" and fact.only_when_asked
     assert settings.weak_retopic_similarity <= similarity < settings.retopic_similarity
-    # An unsure guess at a topic far from it (facet joints) stays: no loose move.
-    unsure = [{"name": "ask_facet_joints", "confidence": 0.5}]
+    # An unsure guess at a topic far from it (insurance) stays: no loose move.
+    unsure = [{"name": "ask_insurance", "confidence": 0.5}]
     result = planner.plan(vector, unsure, neutral, text)
-    assert result.intent == "ask_facet_joints" and result.reason == "facts"
+    assert result.intent == "ask_insurance" and result.reason == "facts"
 
 
 def test_names_the_extractor_found_are_set_aside_like_aliases(planner) -> None:
@@ -243,3 +243,17 @@ def test_the_planner_reads_entity_spans_within_a_long_messages_question() -> Non
     spans = _names_in(message, question)
     assert [question[start:end] for start, end in spans] == ["nerve one", "joint shot"]
     assert _names_in(message, "not in the message") == []
+
+
+def test_a_spine_topic_heard_only_in_a_procedures_name_gives_way(planner, encoder) -> None:
+    """ "Facet joint" inside "facet joint injection" makes a question sound like one about
+    the joints themselves; with the names set aside it is not, and DIET's next guess wins.
+    A question that does ask about the joints keeps its topic."""
+    ranking = [
+        {"name": "ask_facet_joints", "confidence": 0.6},
+        {"name": "ask_which_procedure", "confidence": 0.3},
+    ]
+    text = "facet joint injection or medial branch block, which do they start with?"
+    assert plan(planner, encoder, text, ranking).intent not in ("ask_facet_joints", "nlu_fallback")
+    asks_the_joints = "what are the facet joints that the facet joint injection goes into?"
+    assert plan(planner, encoder, asks_the_joints, ranking).intent == "ask_facet_joints"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.nlu.focus import question_of
+from bot.nlu.focus import question_of, question_sentences
 
 
 def test_the_last_question_of_a_long_message_is_its_focus() -> None:
@@ -44,6 +44,18 @@ def test_a_fragment_carrying_the_question_on_is_read_as_the_question_before_it()
         "Is the nerve block a test or a treatment? And how long does the facet one last for most?"
     )
     assert question_of(long, 12, 6) == "And how long does the facet one last for most?"
+
+
+def test_a_question_restating_the_one_before_is_read_with_it() -> None:
+    """ "Like, ..." or "I mean, ..." says the question before it again: alone it loses
+    what it is about, and it is no second question."""
+    text = "Does the facet shot sting going in? I mean, is it a really painful thing to go through?"
+    assert question_of(text, 12, 6) == text
+    assert question_sentences(text) == [(0, len(text))]
+    # A second question that does not restate stays a question of its own.
+    two = "Does the facet shot sting going in? And how long is the recovery after it?"
+    assert len(question_sentences(two)) == 2
+    assert question_of(two, 12, 6) == "And how long is the recovery after it?"
 
 
 def test_short_or_single_sentence_messages_are_read_whole() -> None:

@@ -95,6 +95,9 @@ def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None
     [
         "could RFA ever make me lose control of my bladder?",
         "what if I get a fever after the injection?",
+        # Feeling well now: the time word is no sign happening now.
+        "what if I get a fever after the injection, what would that mean? I feel fine right now",
+        "could the block cause leg weakness? right now I'm okay",
         "is leg weakness a side effect of RFA?",
         # The sign is the question's own verb: the question still holds.
         "can the ablation paralyze you?",
@@ -104,6 +107,18 @@ def test_questions_about_a_sign_get_the_safety_net(detector, text) -> None:
     verdict = detector.assess(text)
     assert verdict.status == safety.MENTIONED and verdict.urgency is None
     assert verdict.safety_net and "now" not in verdict.safety_net.split()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what if I get a fever after the injection? I don't feel fine right now",
+        "could the block cause leg weakness? my legs are weak right now",
+        "i feel fine right now but my legs went numb since the shot",
+    ],
+)
+def test_feeling_unwell_now_beside_a_question_still_alarms(detector, text) -> None:
+    assert detector.assess(text).status == safety.PRESENT, text
 
 
 def test_a_carer_writing_about_someone_now_is_an_emergency(detector) -> None:

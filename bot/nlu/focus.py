@@ -26,6 +26,9 @@ _POINTS_BACK = re.compile(r"\b(?:that|this|it|its|it's|those|these|they|them|so|
 # A fragment that asks the sentence before it again for something else: "Is the block a
 # test or a treatment? And the facet shot?".
 _CARRIES_ON = re.compile(r"^(?:and|also|or|plus|what about|how about|same for)\b", re.I)
+# A question that says the one before it again in other words: "Will I be numb after the
+# block? Like, is numbness normal or a bad sign?" is read with it.
+_RESTATES = re.compile(r"^(?:like|i mean|as in|meaning|in other words)\b", re.I)
 # The words a question starts with.
 _QUESTION_WORD = (
     r"(?:what|what's|whats|how|why|when|where|which|who|is|are|can|could|does|do|did|will"
@@ -99,6 +102,8 @@ def question_span(
             last = later
     start, end = sentences[last]
     question = text[start:end]
+    if last > 0 and _RESTATES.match(question):
+        return sentences[last - 1][0], end
     if _words_outside(text, start, end, names) >= standalone_words or last == 0:
         return start, end
     if points_back(question):
@@ -128,13 +133,17 @@ def question_sentences(text: str) -> List[Tuple[int, int]]:
     """(start, end) of each question of `text`: a sentence that ends with "?" or starts
     like a question ("... so how long does it last"), split where it joins two questions
     (`_joined_questions`: "what is in it and how long does it work?"). A message may ask
-    several."""
-    return [
-        question
-        for start, end in _sentences(text)
-        if text[end - 1] == "?" or _ASKS.match(text[start:end])
-        for question in _joined_questions(text, start, end)
-    ]
+    several. A question that restates the one just before it ("Like, is that normal?")
+    is read with it, as one."""
+    questions: List[Tuple[int, int]] = []
+    for start, end in _sentences(text):
+        if text[end - 1] != "?" and not _ASKS.match(text[start:end]):
+            continue
+        if questions and _RESTATES.match(text[start:end]):
+            questions[-1] = (questions[-1][0], end)
+            continue
+        questions.extend(_joined_questions(text, start, end))
+    return questions
 
 
 def _joined_questions(text: str, start: int, end: int) -> List[Tuple[int, int]]:

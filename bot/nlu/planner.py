@@ -31,7 +31,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from bot.core import intents
-from bot.core.facts import Fact, FactStore, Topic
+from bot.core.facts import GENERAL, Fact, FactStore, Topic
 
 # Besides the topics' intents, the intents that ask something about the procedures.
 ASKING_INTENTS = frozenset(
@@ -95,6 +95,11 @@ class PlannerSettings:
     # subject is named ("is the facet injection done under x-ray?" is about imaging).
     covered_similarity: float = 0.78
     covered_runner_up: float = 0.15
+    # A topic about the spine itself (facet joints, their nerves) chosen for a question
+    # naming a procedure must be this close to the topic's own question with the names set
+    # aside: "facet joint inj, MBB, RFA - in what order?" sounds like the joints only
+    # through the injection's name.
+    spine_topic_without_names: float = 0.5
 
     @classmethod
     def from_config(cls, config: Mapping) -> PlannerSettings:
@@ -235,6 +240,13 @@ class AnswerPlanner:
         self.settings = settings
         # Intents that ask about the procedures (topics, not covered, personal...).
         self._asking = facts.store.topic_intents() | ASKING_INTENTS
+        # Topics about the spine, whose every fact is general (facet joints, their nerves).
+        self._spine_topics = {
+            topic.intent: topic.id
+            for topic in facts.store.topics.values()
+            if topic.intent
+            and all(GENERAL in fact.procedures for fact in facts.store.facts_for(topic.id))
+        }
 
     def _combined(
         self, ranking: Sequence[Mapping], votes: Mapping[str, float], weight: float
@@ -283,6 +295,10 @@ class AnswerPlanner:
         store = self.facts.store
         votes = self.examples.vote(vector, settings.neighbours)
         intent, confidence = self._combined(ranking, votes, settings.classifier_weight)
+        if self._spine_topic_only_by_name(intent, vector, neutral_vector):
+            ranking = [item for item in ranking if item.get("name") != intent]
+            votes = {name: share for name, share in votes.items() if name != intent}
+            intent, confidence = self._combined(ranking, votes, settings.classifier_weight)
         scored = self.facts.similarities(neutral_vector)
         best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))
         best_topic = store.topics[best_fact.topic] if best_fact is not None else None
@@ -335,6 +351,18 @@ class AnswerPlanner:
             # topic, as its own question does, not the one fact it sounds most like.
             return Plan(intent, confidence, (), "whole topic", best_in_topic)
         return self._facts_plan(intent, confidence, in_topic, best_in_topic, "facts")
+
+    def _spine_topic_only_by_name(
+        self, intent: str, vector: np.ndarray, neutral_vector: np.ndarray
+    ) -> bool:
+        """True when `intent` is a topic about the spine itself that the question, with
+        the procedures' names set aside, does not ask: the words of a name ("facet joint"
+        in "facet joint injection") made it sound like one."""
+        topic_id = self._spine_topics.get(intent)
+        if topic_id is None or np.array_equal(neutral_vector, vector):
+            return False
+        similarity = self.facts.whole_topic_similarity(neutral_vector, topic_id)
+        return similarity < self.settings.spine_topic_without_names
 
     def _covered_after_all(
         self,

@@ -162,7 +162,7 @@ class Detector:
             return ABSENT, "other sense"
         if categories & {"OTHER_PERSON", "ACQUAINTANCE"}:
             return self._judge_someone_else(categories, sentence, around, message)
-        if any(cue.search(around) for cue in self.rules.now_cues):
+        if self._now(around):
             return PRESENT, "now"
         for category, reason in _ABSENT_UNLESS_NOW:
             if category in categories:
@@ -174,6 +174,16 @@ class Detector:
                 return PRESENT, "own body"
             return MENTIONED, "question"
         return PRESENT, "affirmed"
+
+    def _now(self, around: str) -> bool:
+        """Whether `around` says the sign is happening now.
+
+        A time word inside "I feel fine right now" tells the patient is well: it is blanked
+        out first, so "what if I get a fever? I feel fine right now" stays a question.
+        """
+        for cue in self.rules.well_now_cues:
+            around = cue.sub(" ", around)
+        return any(cue.search(around) for cue in self.rules.now_cues)
 
     def _judge_someone_else(
         self, categories: set, sentence: str, around: str, message: str

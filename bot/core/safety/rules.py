@@ -80,6 +80,8 @@ class SafetyRules:
     procedure_done_cues: Tuple[re.Pattern[str], ...]
     right_now_cues: Tuple[re.Pattern[str], ...]
     other_now_cues: Tuple[re.Pattern[str], ...]
+    # "I feel fine right now": a time word that says the patient is well, not a sign now.
+    well_now_cues: Tuple[re.Pattern[str], ...] = ()
 
     def concept(self, concept_id: str) -> Concept:
         for concept in self.concepts:
@@ -234,7 +236,7 @@ def _parse_cues(path: Path, document: Mapping, name: str) -> Tuple[re.Pattern[st
         raise _fail(
             path,
             "sentence_cues",
-            "must map now, own_body, procedure_done and right_now to patterns",
+            "must map now, own_body, procedure_done, right_now, other_now and well_now to patterns",
         )
     where = f"sentence_cues.{name}"
     return tuple(
@@ -272,6 +274,7 @@ def parse_safety_rules(
         procedure_done_cues=_parse_cues(context_path, context, "procedure_done"),
         right_now_cues=_parse_cues(context_path, context, "right_now"),
         other_now_cues=_parse_cues(context_path, context, "other_now"),
+        well_now_cues=_parse_cues(context_path, context, "well_now"),
     )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from bot.core import answers, intents, safety
+from bot.core import answers, claims, intents, safety
 from bot.core.answers import Reply
 from bot.core.facts import FactStore, PartChoice
 from bot.core.settings import ClinicSettings
@@ -335,7 +335,10 @@ def answer_question(
                 named=about if compare else named,
             )
             reply = answers.with_reasons(store, reply, reasons)
-    notes = [assumed_names_note(entities, text, store), lead]
+    # "The block is just a test, right?": yes or no first, when the articles settle it.
+    confirmed = claims.current_claims()
+    verdict = confirmed.verdict(asked, claims.names_in(entities, text, asked))
+    notes = [confirmed.reply(verdict), assumed_names_note(entities, text, store), lead]
     if store.is_personal(text):
         notes.append(answers.personal_note(settings))
     note = " ".join(n for n in notes if n)

@@ -1,0 +1,133 @@
+"""Yes or no to a patient checking what they understood (bot/core/claims.py, data/claims.yml)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from bot.core import claims
+from bot.core.facts import load_fact_store
+from bot.core.paths import CLAIMS_FILE
+
+# The names these tests use, as the NLU's entity extractor would mark them.
+NAMES = {
+    "facet injection": "fji",
+    "facet shot": "fji",
+    "joint shot": "fji",
+    "medial branch block": "mbb",
+    "nerve block": "mbb",
+    "block": "mbb",
+    "rfa": "rfa",
+    "ablation": "rfa",
+}
+
+
+def names(text: str):
+    found, taken = [], set()
+    for name in sorted(NAMES, key=len, reverse=True):
+        for match in re.finditer(rf"\b{name}\b", text, re.IGNORECASE):
+            span = set(range(*match.span()))
+            if not span & taken:
+                taken |= span
+                found.append((match.start(), match.end(), NAMES[name]))
+    return sorted(found)
+
+
+@pytest.fixture(scope="module")
+def checker() -> claims.Claims:
+    return claims.current_claims()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "so the nerve block is the test and the ablation is the treatment, right?",
+        "the facet shot has a steroid in it, correct?",
+        "ok so the medial branch block is only numbing medicine and the facet injection "
+        "adds a steroid?",
+        "the nerve block has no steroid, is that right?",
+        "Both the facet injection and the nerve block are outpatient, right?",
+        "So the facet injection is a test and a treatment?",
+        "I was told the block has no steroid, unlike the facet shot. Is that true?",
+    ],
+)
+def test_a_true_statement_gets_a_yes(checker, text) -> None:
+    assert checker.verdict(text, names(text)) is True
+    assert checker.reply(True).startswith("Yes")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the nerve block has a steroid too, right?",
+        "the facet injection is just a test, right?",
+        "RFA is a test, correct?",
+        "so the ablation is a diagnostic thing?",
+        "the facet shot uses heat and the block uses numbing medicine, right?",
+    ],
+)
+def test_a_false_statement_gets_a_no(checker, text) -> None:
+    assert checker.verdict(text, names(text)) is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Not asking for a confirmation.
+        "does the block have steroid?",
+        "and the steroid in the facet shot?",
+        "which one has the steroid, the block or the facet injection?",
+        # The articles give no medicine for RFA.
+        "RFA uses a steroid, right?",
+        # Said of something not named, or a name with nothing said of it.
+        "so the block is a test and the burning is the real deal, right?",
+        "the facet shot has steroid and the block too, right?",
+        # About the body, a doubt, or a degree: a question of its own.
+        "numbness after the nerve block is normal, right?",
+        "the block is only numbing my legs, right?",
+        "so the facet injection is the treatment? or can the block help too?",
+        "the facet injection lasts longer than the block, right?",
+    ],
+)
+def test_anything_unclear_gets_no_verdict(checker, text) -> None:
+    assert checker.verdict(text, names(text)) is None
+    assert checker.reply(None) == ""
+
+
+def test_every_thing_rests_on_facts_of_the_store() -> None:
+    raw = yaml.safe_load(CLAIMS_FILE.read_text(encoding="utf-8"))
+    store = load_fact_store()
+    for kind, things in raw["kinds"].items():
+        for name, thing in things.items():
+            for fact_id in thing["facts"]:
+                fact = next(f for f in store.facts if f.id == fact_id)
+                said_of = set(thing.get("true_for", [])) | set(thing.get("false_for", []))
+                assert said_of & set(fact.procedures), (kind, name, fact_id)
+
+
+def test_a_fact_missing_from_the_store_is_refused() -> None:
+    raw = yaml.safe_load(CLAIMS_FILE.read_text(encoding="utf-8"))
+    raw["kinds"]["medicine"]["steroid"]["facts"] = ["no_such_fact"]
+    store = load_fact_store()
+    with pytest.raises(claims.ClaimsError, match="facts"):
+        claims.parse_claims(raw, list(store.procedures), [f.id for f in store.facts])
+
+
+def test_a_thing_true_and_false_for_one_procedure_is_refused() -> None:
+    raw = yaml.safe_load(CLAIMS_FILE.read_text(encoding="utf-8"))
+    raw["kinds"]["medicine"]["steroid"]["false_for"] = ["fji"]
+    store = load_fact_store()
+    with pytest.raises(claims.ClaimsError, match="both true and false"):
+        claims.parse_claims(raw, list(store.procedures), [f.id for f in store.facts])
+
+
+def test_names_are_found_within_a_long_messages_question() -> None:
+    text = "My doctor booked a block. The block is a test, right?"
+    entities = [
+        {"entity": "procedure", "value": "mbb", "start": 19, "end": 24},
+        {"entity": "procedure", "value": "mbb", "start": 30, "end": 35},
+    ]
+    question = "The block is a test, right?"
+    assert claims.names_in(entities, text, question) == [(4, 9, "mbb")]

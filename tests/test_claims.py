@@ -107,19 +107,18 @@ def test_every_thing_rests_on_facts_of_the_store() -> None:
                 assert said_of & set(fact.procedures), (kind, name, fact_id)
 
 
-def test_a_fact_missing_from_the_store_is_refused() -> None:
+@pytest.mark.parametrize(
+    "field, value, error",
+    [
+        ("facts", ["no_such_fact"], "facts"),
+        ("false_for", ["fji"], "both true and false"),
+    ],
+)
+def test_a_thing_the_facts_do_not_back_is_refused(field, value, error) -> None:
     raw = yaml.safe_load(CLAIMS_FILE.read_text(encoding="utf-8"))
-    raw["kinds"]["medicine"]["steroid"]["facts"] = ["no_such_fact"]
+    raw["kinds"]["medicine"]["steroid"][field] = value
     store = load_fact_store()
-    with pytest.raises(claims.ClaimsError, match="facts"):
-        claims.parse_claims(raw, list(store.procedures), [f.id for f in store.facts])
-
-
-def test_a_thing_true_and_false_for_one_procedure_is_refused() -> None:
-    raw = yaml.safe_load(CLAIMS_FILE.read_text(encoding="utf-8"))
-    raw["kinds"]["medicine"]["steroid"]["false_for"] = ["fji"]
-    store = load_fact_store()
-    with pytest.raises(claims.ClaimsError, match="both true and false"):
+    with pytest.raises(claims.ClaimsError, match=error):
         claims.parse_claims(raw, list(store.procedures), [f.id for f in store.facts])
 
 

@@ -164,3 +164,26 @@ def test_an_unsure_question_standing_alone_is_told_it_was_not_understood() -> No
     assert [(q["text"], q.get("unsure")) for q in further] == [
         ("Can RFA cause numbness in my leg?", True)
     ]
+
+
+def test_a_message_not_understood_whole_takes_its_surest_questions_reading() -> None:
+    """Read whole, two questions can blur into "please rephrase"; a question understood
+    alone (sure, or very close to a fact of its topic) is then the message's reading."""
+    own = reading("...", "nlu_fallback", 0.15, entities=["rfa"])
+    readings = [
+        ((0, 10), reading("Why the block first?", "ask_pain", 0.3, answer_plan=close(0.85))),
+        ((11, 20), reading("why not go straight on", "ask_recovery", 0.2)),
+    ]
+    main = main_reading(own, readings, TOPICS)
+    assert main["intent"]["name"] == "ask_pain" and main["read_as_sure_question"] is True
+    assert main["entities"] == ["rfa"]
+    # Nobody sure and no close fact: still the request to rephrase.
+    vague = [((0, 10), reading("Why the block first?", "ask_pain", 0.3, answer_plan=close(0.6)))]
+    assert main_reading(own, vague + readings[1:], TOPICS) is own
+    # A question read as no topic does not stand in for the message.
+    greeting = [((0, 10), reading("hello there you", "greet", 0.99))]
+    assert main_reading(own, greeting, TOPICS) is own
+
+
+def close(similarity: float):
+    return {"best_fact_similarity": similarity}

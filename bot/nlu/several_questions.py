@@ -41,6 +41,11 @@ STANDALONE_WORDS = 4
 ALSO_ANSWERED = frozenset({intents.UNCOVERED, intents.OUT_OF_SCOPE})
 # Marks a message whose own reading was a blend of its questions (kept for review).
 READ_AS_LAST_QUESTION = "read_as_last_question"
+# A question read alone this close to a fact of its topic is understood, however unsure
+# the classifier (the planner's own bar for answering when nobody is sure).
+CLOSE_FACT = 0.8
+# Marks a message not understood whole that took its surest question's reading.
+READ_AS_SURE_QUESTION = "read_as_sure_question"
 
 
 def questions_to_read(text: str) -> List[Tuple[int, int]]:
@@ -62,9 +67,13 @@ def main_reading(
 ) -> Mapping[str, Any]:
     """`own`, unless it is a topic none of its questions is read as alone: then a blend
     of them ("can RFA cause leg numbness? how does RFA work?" read whole as the
-    medicines), and the last question's sure reading of a topic is the message's.
-    Everything but the intent, its ranking and the facts stays the message's own."""
+    medicines), and the last question's sure reading of a topic is the message's; or a
+    request to rephrase when one of its questions is understood alone
+    (`_surest_question`). Everything but the intent, its ranking and the facts stays the
+    message's own."""
     asked, _ = _intent(own)
+    if asked == intents.FALLBACK and readings and not own.get(READ_IN_CONTEXT):
+        return _surest_question(own, readings, topic_intents)
     if own.get(READ_IN_CONTEXT) or asked not in topic_intents or not readings:
         return own
     if asked in {_intent(parse)[0] for _, parse in readings}:
@@ -74,6 +83,31 @@ def main_reading(
     if intent not in topic_intents or confidence < SURE_ENOUGH:
         return own
     return adopted(own, last, READ_AS_LAST_QUESTION)
+
+
+def _surest_question(
+    own: Mapping[str, Any],
+    readings: Sequence[Tuple[Tuple[int, int], Mapping[str, Any]]],
+    topic_intents: AbstractSet[str],
+) -> Mapping[str, Any]:
+    """A message not understood whole ("Why the block first, then RFA? Why not go
+    straight to burning the nerves and save me a trip"): the surest reading of a topic
+    among its questions, when one is sure; else `own`, the request to rephrase."""
+    sure = [
+        parse
+        for _, parse in readings
+        if _intent(parse)[0] in topic_intents
+        and (_intent(parse)[1] >= SURE_ENOUGH or _fact_match(parse) >= CLOSE_FACT)
+    ]
+    if not sure:
+        return own
+    return adopted(own, max(sure, key=_fact_match), READ_AS_SURE_QUESTION)
+
+
+def _fact_match(parse: Mapping[str, Any]) -> float:
+    """How close the question came to a fact of its topic (the answer planner's)."""
+    plan = parse.get("answer_plan") or {}
+    return float(plan.get("best_fact_similarity") or 0.0)
 
 
 def further_questions(

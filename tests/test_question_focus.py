@@ -31,6 +31,11 @@ def test_a_short_question_keeps_the_sentence_it_points_to() -> None:
     assert question_of(text, 20, 6) == text
 
 
+def test_a_short_question_weighing_the_story_keeps_the_sentence_before() -> None:
+    text = "The spot where the needle went in is tender but a bit better today. Should I worry?"
+    assert question_of(text, 12, 6) == text
+
+
 def test_a_fragment_carrying_the_question_on_is_read_as_the_question_before_it() -> None:
     """ "... a test or a treatment? And the facet shot?" asks the question before it again:
     read alone, "And the facet shot?" says nothing of what is asked, and its "and what

@@ -23,6 +23,11 @@ from typing import List, Optional, Sequence, Tuple
 _SENTENCE = re.compile(r"(?:[^.?!]|[.?!]+(?=\s*\)))+[.?!]*")
 # Words that point back to an earlier sentence ("Is that normal?", "Will it hurt?").
 _POINTS_BACK = re.compile(r"\b(?:that|this|it|its|it's|those|these|they|them|so|there)\b", re.I)
+# A short question weighing what the sentence before it told ("Should I worry?").
+_JUDGES_THE_STORY = re.compile(
+    r"\b(?:worry|worried|worrying|concern|concerned|alarmed|normal|expected|serious|a bad sign)\b",
+    re.I,
+)
 # A fragment that asks the sentence before it again for something else: "Is the block a
 # test or a treatment? And the facet shot?".
 _CARRIES_ON = re.compile(r"^(?:and|also|or|plus|what about|how about|same for)\b", re.I)
@@ -106,8 +111,9 @@ def question_span(
         return sentences[last - 1][0], end
     if _words_outside(text, start, end, names) >= standalone_words or last == 0:
         return start, end
-    if points_back(question):
-        # "... My legs tingle. Is that normal?": the sentence before says what "that" is.
+    if points_back(question) or _JUDGES_THE_STORY.search(question):
+        # "... My legs tingle. Is that normal?": the sentence before says what "that" is;
+        # "... getting better each day. Should I worry?": what the worry is about.
         return sentences[last - 1][0], end
     if _CARRIES_ON.match(question):
         # "Is the block a test or a treatment? And what about the facet shot?": the

@@ -401,6 +401,15 @@ def test_where_the_needle_goes_in_each_is_the_difference_not_the_x_ray(store, se
     assert store.fact("difference_target").answer in where.text
     xray = ask(store, settings, "ask_imaging", "do both use an x-ray to guide the needle?", both)
     assert xray.topic == "imaging"
+    # Read as the medicines, naming none or one of the two: still where each acts.
+    for text, named in (
+        ("where does the medicine actually go in each one?", []),
+        ("which one puts it into the joint and which one goes on the nerves?", ["mbb"]),
+    ):
+        assert ask(store, settings, "ask_medication", text, named).topic == "difference", text
+    # A question on the medicines stays one.
+    what = ask(store, settings, "ask_medication", "what medicine goes in each one?", [])
+    assert what.topic == "medication"
 
 
 def test_comparison_redirects_must_be_a_list_of_known_topics(tmp_path) -> None:

@@ -282,9 +282,13 @@ def answer_question(
         named = _compared_procedures(
             store, asked, named, current_procedure, compared_before, discussed
         )
+        # Naming none or one of the two usually compared ("which one puts it into the
+        # joint and which one goes on the nerves?" names the block by its place): those two.
+        usual = list(store.usual_comparison)
+        pair = named if len(named) > 1 or not set(named) <= set(usual) else usual
         better_topic = (
-            store.redirected_topic(asked, topic.id) or store.order_topic(asked, topic.id, named)
-            if len(named) > 1
+            store.redirected_topic(asked, topic.id) or store.order_topic(asked, topic.id, pair)
+            if len(pair) > 1
             else None
         )
         if better_topic is not None:

@@ -51,11 +51,14 @@ def checker() -> claims.Claims:
         "Both the facet injection and the nerve block are outpatient, right?",
         "So the facet injection is a test and a treatment?",
         "I was told the block has no steroid, unlike the facet shot. Is that true?",
+        # "Mostly diagnostic": mainly a test is right.
+        "so the nerve block is mainly a test, right?",
     ],
 )
 def test_a_true_statement_gets_a_yes(checker, text) -> None:
-    assert checker.verdict(text, names(text)) is True
-    assert checker.reply(True).startswith("Yes")
+    verdict = checker.verdict(text, names(text))
+    assert verdict is not None and verdict.holds and verdict.form == "statement"
+    assert checker.reply(verdict) == "Yes, that's right."
 
 
 @pytest.mark.parametrize(
@@ -69,16 +72,41 @@ def test_a_true_statement_gets_a_yes(checker, text) -> None:
     ],
 )
 def test_a_false_statement_gets_a_no(checker, text) -> None:
-    assert checker.verdict(text, names(text)) is False
+    verdict = checker.verdict(text, names(text))
+    assert verdict is not None and not verdict.holds
+    assert checker.reply(verdict) == "Not quite."
+
+
+@pytest.mark.parametrize(
+    "text, reply",
+    [
+        ("does the nerve block have a steroid in it?", "No."),
+        ("Do both the facet injection and the nerve block contain a steroid?", "No."),
+        ("is the facet shot done as an outpatient?", "Yes."),
+        ("My sister had one last year. Does RFA use heat?", "Yes."),
+    ],
+)
+def test_a_yes_or_no_question_gets_a_plain_yes_or_no(checker, text, reply) -> None:
+    verdict = checker.verdict(text, names(text))
+    assert verdict is not None and verdict.form == "question"
+    assert checker.reply(verdict) == reply
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        # Not asking for a confirmation.
-        "does the block have steroid?",
+        # Not asking for a confirmation, or a yes-or-no question the answer does not answer
+        # (not the last one), or one about more than the thing itself.
+        "does the block have steroid? and how long does it last?",
+        "does the block treat the pain?",
+        "does the steroid in the facet shot affect my diabetes?",
         "and the steroid in the facet shot?",
         "which one has the steroid, the block or the facet injection?",
+        # More said than the thing ("has a steroid"): no yes to what the facts don't hold.
+        "the steroid in the facet shot raises blood sugar, right?",
+        "the block has numbing medicine that can wear off in hours, right?",
+        # Just a test? Mostly: it eases pain for a while too.
+        "so the nerve block is just a test, right?",
         # The articles give no medicine for RFA.
         "RFA uses a steroid, right?",
         # Said of something not named, or a name with nothing said of it.
@@ -103,7 +131,11 @@ def test_every_thing_rests_on_facts_of_the_store() -> None:
         for name, thing in things.items():
             for fact_id in thing["facts"]:
                 fact = next(f for f in store.facts if f.id == fact_id)
-                said_of = set(thing.get("true_for", [])) | set(thing.get("false_for", []))
+                said_of = {
+                    *thing.get("true_for", []),
+                    *thing.get("false_for", []),
+                    *thing.get("partly_for", []),
+                }
                 assert said_of & set(fact.procedures), (kind, name, fact_id)
 
 

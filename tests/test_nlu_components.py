@@ -176,7 +176,7 @@ def test_a_bare_fragment_is_a_follow_up(nlp, text, intent, expected) -> None:
         # A filler before the opener changes nothing.
         ("ok and the ablation my neighbour had?", "ask_medication", 0.45, True),
         # Read surely, or asking a question of its own, it is the classifier's to judge.
-        ("and the facet injection hurts too?", "ask_pain", 0.66, False),
+        ("and the facet injection hurts too?", "ask_pain", 0.85, False),
         ("and the block, does it hurt?", "ask_pain", 0.4, False),
         ("and the block, what's that for?", "ask_purpose", 0.4, False),
         ("the block he is booked for hurts?", "ask_pain", 0.4, False),

@@ -16,13 +16,16 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
 from bot.core.paths import CLAIMS_FILE, FACTS_FILE
 from bot.core.reloading import Reloading
 
+# The forms a confirmation is asked in, in the order they are tried.
+STATEMENT, QUESTION = "statement", "question"
+FORMS = (STATEMENT, QUESTION)
 # (start, end, procedure id) of a name in the text.
 Name = Tuple[int, int, str]
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
@@ -42,6 +45,8 @@ class Thing:
     says: re.Pattern
     true_for: Tuple[str, ...]
     false_for: Tuple[str, ...]
+    # Holds in part ("the block is mostly a test": it eases pain for a while too).
+    partly_for: Tuple[str, ...] = ()
 
     def holds(self, procedure: str) -> Optional[bool]:
         if procedure in self.true_for:
@@ -52,51 +57,70 @@ class Thing:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """Whether a statement holds, and the form it was asked in (`statement`: "..., right?";
+    `question`: "does the block have a steroid?"), which words the yes or no."""
+
+    holds: bool
+    form: str
+
+
+@dataclass(frozen=True)
 class Claims:
     """The validated contents of data/claims.yml."""
 
-    asks: Tuple[re.Pattern, ...]
+    asks: Mapping[str, Tuple[re.Pattern, ...]]
     unless: Tuple[re.Pattern, ...]
     doubt_after: re.Pattern
     splits: re.Pattern
     negations: re.Pattern
     only_words: re.Pattern
+    mainly_words: re.Pattern
     contrasts: re.Pattern
+    small_words: FrozenSet[str]
     things: Tuple[Thing, ...]
-    replies: Mapping[bool, str]
+    replies: Mapping[str, Mapping[bool, str]]
 
-    def verdict(self, text: str, names: Sequence[Name]) -> Optional[bool]:
-        """True or False when `text` asks to confirm a statement the articles settle;
-        None when it asks no such thing or any part of it cannot be judged."""
-        span = self._statement(text)
-        if span is None:
+    def verdict(self, text: str, names: Sequence[Name]) -> Optional[Verdict]:
+        """Whether the statement `text` asks to confirm holds, when the articles settle
+        it; None when it asks no such thing or any part of it cannot be judged."""
+        found = self._statement(text)
+        if found is None:
             return None
-        start, end = span
+        (start, end), form = found
         statement = text[start:end]
         if any(pattern.search(statement) for pattern in self.unless):
             return None
         if self.doubt_after.search(text[end:]):
             return None
         inside = [(s - start, e - start, p) for s, e, p in names if s >= start and e <= end]
-        return self._judge(statement, inside)
+        holds = self._judge(statement, inside)
+        return None if holds is None else Verdict(holds, form)
 
-    def reply(self, verdict: Optional[bool]) -> str:
+    def reply(self, verdict: Optional[Verdict]) -> str:
         """The line said before the answer ("" when there is no verdict)."""
-        return "" if verdict is None else self.replies[verdict]
+        return "" if verdict is None else self.replies[verdict.form][verdict.holds]
 
-    def _statement(self, text: str) -> Optional[Tuple[int, int]]:
-        """(start, end) of the sentence asking for a confirmation, with the sentence
-        before it when it is only the tag ("... is just a test. Is that right?")."""
+    def _statement(self, text: str) -> Optional[Tuple[Tuple[int, int], str]]:
+        """(start, end) of the last sentence asking for a confirmation, with the
+        sentence before it when it is only the tag ("... is just a test. Is that
+        right?"), and the form it was asked in."""
         sentences = [m.span() for m in _SENTENCE.finditer(text) if m.group().strip()]
         for index in range(len(sentences) - 1, -1, -1):
             start, end = sentences[index]
             sentence = text[start:end].strip()
-            if not any(pattern.search(sentence) for pattern in self.asks):
+            # A yes-or-no question only as the last sentence: the one the answer answers.
+            forms = (STATEMENT, QUESTION) if index == len(sentences) - 1 else (STATEMENT,)
+            form = next((f for f in forms if self._asks(f, sentence)), None)
+            if form is None:
                 continue
-            if len(sentence.split()) <= 6 and index > 0:
-                return sentences[index - 1][0], end
-            return start, end
+            if form == STATEMENT and len(sentence.split()) <= 6 and index > 0:
+                return (sentences[index - 1][0], end), form
+            return (start, end), form
         return None
+
+    def _asks(self, form: str, sentence: str) -> bool:
+        return any(pattern.search(sentence) for pattern in self.asks[form])
 
     def _judge(self, statement: str, names: Sequence[Name]) -> Optional[bool]:
         """The statement is false when any part is; true when every part is; else None."""
@@ -115,7 +139,7 @@ class Claims:
             if contrast and not said:
                 continue  # "..., unlike the facet injection": the part before says it all
             if not said:
-                if own and _names_only(plain):
+                if own and not self._says_more(plain, ()):
                     waiting = waiting + own
                 elif own:
                     return None  # "... and the block too": what about it is not said
@@ -125,12 +149,15 @@ class Claims:
                 procedures = last  # "a test and a treatment": the same procedure
             if not procedures:
                 return None  # "the burn is the fix": said of something not named
+            if self._says_more(plain, said):
+                return None  # "the steroid in it raises blood sugar": more than the thing
             waiting, last = [], procedures
             negated = self.negations.search(plain) is not None
             only = self.only_words.search(plain) is not None
+            mainly = self.mainly_words.search(plain) is not None
             for procedure in dict.fromkeys(procedures):
                 for thing in said:
-                    value = self._holds(thing, procedure, only)
+                    value = self._holds(thing, procedure, only or mainly, strict=not mainly)
                     values.append(None if value is None else value != negated)
         if waiting or not values:
             return None
@@ -138,14 +165,33 @@ class Claims:
             return False
         return None if None in values else True
 
-    def _holds(self, thing: Thing, procedure: str, only: bool) -> Optional[bool]:
+    def _says_more(self, plain: str, said: Sequence[Thing]) -> bool:
+        """True when `plain` (a part, names blanked) holds words beyond the things
+        `said`, negations, "only" words and `small_words`."""
+        for pattern in (
+            *(thing.says for thing in said),
+            self.negations,
+            self.only_words,
+            self.mainly_words,
+        ):
+            plain = pattern.sub(" ", plain)
+        words = re.findall(r"[a-z]+(?:'[a-z]+)?", plain.lower())
+        return any(word not in self.small_words for word in words)
+
+    def _holds(self, thing: Thing, procedure: str, only: bool, strict: bool) -> Optional[bool]:
         """Whether `thing` holds for `procedure`; with `only`, also that no other thing
-        of its kind does ("the block is only numbing medicine")."""
+        of its kind does ("the block is only numbing medicine"). A thing that holds in
+        part leaves a `strict` "only" unjudged ("just a test?": mostly, it eases pain for
+        a while too) and does not count against "mainly"."""
         value = thing.holds(procedure)
         if not only or not value:
             return value
         others = [t for t in self.things if t.kind == thing.kind and t is not thing]
-        return not any(other.holds(procedure) for other in others)
+        if any(other.holds(procedure) for other in others):
+            return False
+        if strict and any(procedure in other.partly_for for other in others):
+            return None
+        return True
 
 
 def _blank_names(text: str, names: Sequence[Name]) -> str:
@@ -153,17 +199,6 @@ def _blank_names(text: str, names: Sequence[Name]) -> str:
     for start, end, _ in names:
         text = text[:start] + " " * (end - start) + text[end:]
     return text
-
-
-_FILLER = re.compile(
-    r"\b(?:so|ok|okay|and|both|the|a|an|my|your|this|that|these|those|one|is|are|too|also)\b",
-    re.IGNORECASE,
-)
-
-
-def _names_only(plain: str) -> bool:
-    """True when a part holds nothing but names and small words ("Both the facet shot")."""
-    return not _FILLER.sub(" ", plain).strip(" ,;-?!.")
 
 
 def _compile(where: str, pattern: Any) -> re.Pattern:
@@ -193,26 +228,36 @@ def parse_claims(raw: Mapping[str, Any], procedures: Sequence[str], facts: Seque
             where = f"kinds.{kind}.{name}"
             true_for = _procedure_ids(f"{where}.true_for", entry.get("true_for"), procedures)
             false_for = _procedure_ids(f"{where}.false_for", entry.get("false_for"), procedures)
-            if set(true_for) & set(false_for):
+            partly_for = _procedure_ids(f"{where}.partly_for", entry.get("partly_for"), procedures)
+            if len({*true_for, *false_for, *partly_for}) < len(true_for + false_for + partly_for):
                 raise ClaimsError(f"{CLAIMS_FILE.name}: {where} is both true and false")
             missing = [f for f in entry.get("facts") or () if f not in facts]
             if not entry.get("facts") or missing:
                 raise ClaimsError(f"{CLAIMS_FILE.name}: {where}.facts must name facts {missing}")
             says = _compile(f"{where}.says", entry.get("says"))
-            things.append(Thing(kind, name, says, true_for, false_for))
+            things.append(Thing(kind, name, says, true_for, false_for, partly_for))
+    asks = raw.get("asks")
+    if not isinstance(asks, Mapping) or set(asks) != set(FORMS):
+        raise ClaimsError(f"{CLAIMS_FILE.name}: asks needs patterns for {list(FORMS)}")
     replies = raw.get("replies") or {}
-    if not all(isinstance(replies.get(key), str) for key in ("true", "false")):
-        raise ClaimsError(f"{CLAIMS_FILE.name}: replies needs 'true' and 'false' texts")
+    for form in FORMS:
+        texts = replies.get(form) or {}
+        if not all(isinstance(texts.get(key), str) for key in ("true", "false")):
+            raise ClaimsError(f"{CLAIMS_FILE.name}: replies.{form} needs 'true' and 'false'")
     return Claims(
-        asks=tuple(_compile("asks", p) for p in raw.get("asks") or ()),
+        asks={form: tuple(_compile(f"asks.{form}", p) for p in asks[form] or ()) for form in FORMS},
         unless=tuple(_compile("unless", p) for p in raw.get("unless") or ()),
         doubt_after=_compile("doubt_after", raw.get("doubt_after")),
         splits=_compile("splits", raw.get("splits")),
         negations=_compile("negations", raw.get("negations")),
         only_words=_compile("only_words", raw.get("only_words")),
+        mainly_words=_compile("mainly_words", raw.get("mainly_words")),
         contrasts=_compile("contrasts", raw.get("contrasts")),
+        small_words=frozenset(str(word).lower() for word in raw.get("small_words") or ()),
         things=tuple(things),
-        replies={True: replies["true"], False: replies["false"]},
+        replies={
+            form: {True: replies[form]["true"], False: replies[form]["false"]} for form in FORMS
+        },
     )
 
 

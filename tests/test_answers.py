@@ -982,3 +982,16 @@ def test_the_same_thing_as_another_procedure_is_a_comparison(store, settings) ->
         current="rfa",
     )
     assert set(reply.fact_ids) == {"rfa_medication", "mbb_medication"}
+
+
+def test_a_confirmation_gets_its_yes_or_no_and_the_topic_that_answers_it(store, settings) -> None:
+    """ "Is RFA a test too?" read as what RFA is: "No." and what it is for (data/claims.yml)."""
+    text = "and is RFA a test too?"
+    start = text.index("RFA")
+    rfa = {**procedure_entity("rfa"), "start": start, "end": start + 3}
+    reply = responder.answer_question(store, settings, "ask_what_is", text, [rfa])
+    assert reply.topic == "purpose" and reply.text.startswith("No.\n\n")
+    assert store.fact("rfa_purpose").answer in reply.text
+    # Nothing to judge: the answer alone.
+    plain = responder.answer_question(store, settings, "ask_what_is", "what is RFA?", [rfa])
+    assert plain.topic == "what_is" and not plain.text.startswith(("No.", "Yes"))

@@ -128,6 +128,7 @@ def test_every_thing_rests_on_facts_of_the_store() -> None:
     raw = yaml.safe_load(CLAIMS_FILE.read_text(encoding="utf-8"))
     store = load_fact_store()
     for kind, things in raw["kinds"].items():
+        assert things.pop("topic") in store.topics, kind
         for name, thing in things.items():
             for fact_id in thing["facts"]:
                 fact = next(f for f in store.facts if f.id == fact_id)
@@ -151,7 +152,9 @@ def test_a_thing_the_facts_do_not_back_is_refused(field, value, error) -> None:
     raw["kinds"]["medicine"]["steroid"][field] = value
     store = load_fact_store()
     with pytest.raises(claims.ClaimsError, match=error):
-        claims.parse_claims(raw, list(store.procedures), [f.id for f in store.facts])
+        claims.parse_claims(
+            raw, list(store.procedures), [f.id for f in store.facts], list(store.topics)
+        )
 
 
 def test_names_are_found_within_a_long_messages_question() -> None:

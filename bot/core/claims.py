@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple
 
 import yaml
 
@@ -63,6 +63,9 @@ class Verdict:
 
     holds: bool
     form: str
+    # The topic that answers what was said, when all of it is of one kind ("is RFA a test
+    # too?" is answered by what each one is for).
+    topic: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ class Claims:
     contrasts: re.Pattern
     small_words: FrozenSet[str]
     things: Tuple[Thing, ...]
+    # The topic that answers each kind of thing.
+    topics: Mapping[str, str]
     replies: Mapping[str, Mapping[bool, str]]
 
     def verdict(self, text: str, names: Sequence[Name]) -> Optional[Verdict]:
@@ -94,8 +99,12 @@ class Claims:
         if self.doubt_after.search(text[end:]):
             return None
         inside = [(s - start, e - start, p) for s, e, p in names if s >= start and e <= end]
-        holds = self._judge(statement, inside)
-        return None if holds is None else Verdict(holds, form)
+        judged = self._judge(statement, inside)
+        if judged is None:
+            return None
+        holds, kinds = judged
+        topics = {self.topics[kind] for kind in kinds}
+        return Verdict(holds, form, topics.pop() if len(topics) == 1 else None)
 
     def reply(self, verdict: Optional[Verdict]) -> str:
         """The line said before the answer ("" when there is no verdict)."""
@@ -122,9 +131,11 @@ class Claims:
     def _asks(self, form: str, sentence: str) -> bool:
         return any(pattern.search(sentence) for pattern in self.asks[form])
 
-    def _judge(self, statement: str, names: Sequence[Name]) -> Optional[bool]:
-        """The statement is false when any part is; true when every part is; else None."""
+    def _judge(self, statement: str, names: Sequence[Name]) -> Optional[Tuple[bool, Set[str]]]:
+        """The statement is false when any part is; true when every part is; else None.
+        With the kinds of the things said."""
         values: List[Optional[bool]] = []
+        kinds: Set[str] = set()
         waiting: List[str] = []  # "Both the facet injection | and the block are outpatient"
         last: List[str] = []  # the procedures of the part before
         plain_text = _blank_names(statement, names)
@@ -155,6 +166,7 @@ class Claims:
             negated = self.negations.search(plain) is not None
             only = self.only_words.search(plain) is not None
             mainly = self.mainly_words.search(plain) is not None
+            kinds.update(thing.kind for thing in said)
             for procedure in dict.fromkeys(procedures):
                 for thing in said:
                     value = self._holds(thing, procedure, only or mainly, strict=not mainly)
@@ -162,8 +174,8 @@ class Claims:
         if waiting or not values:
             return None
         if False in values:
-            return False
-        return None if None in values else True
+            return False, kinds
+        return None if None in values else (True, kinds)
 
     def _says_more(self, plain: str, said: Sequence[Thing]) -> bool:
         """True when `plain` (a part, names blanked) holds words beyond the things
@@ -218,13 +230,23 @@ def _procedure_ids(where: str, value: Any, known: Sequence[str]) -> Tuple[str, .
     return ids
 
 
-def parse_claims(raw: Mapping[str, Any], procedures: Sequence[str], facts: Sequence[str]) -> Claims:
-    """Validate data/claims.yml against the fact store's procedure and fact ids."""
+def parse_claims(
+    raw: Mapping[str, Any],
+    procedures: Sequence[str],
+    facts: Sequence[str],
+    topic_ids: Sequence[str] = (),
+) -> Claims:
+    """Validate data/claims.yml against the fact store's procedure, fact and topic ids."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("kinds"), Mapping):
         raise ClaimsError(f"{CLAIMS_FILE.name}: needs `kinds` of things said of procedures")
-    things = []
+    things, topics = [], {}
     for kind, entries in raw["kinds"].items():
-        for name, entry in (entries or {}).items():
+        entries = dict(entries or {})
+        topic = entries.pop("topic", None)
+        if topic not in topic_ids:
+            raise ClaimsError(f"{CLAIMS_FILE.name}: kinds.{kind}.topic must be a topic id")
+        topics[kind] = topic
+        for name, entry in entries.items():
             where = f"kinds.{kind}.{name}"
             true_for = _procedure_ids(f"{where}.true_for", entry.get("true_for"), procedures)
             false_for = _procedure_ids(f"{where}.false_for", entry.get("false_for"), procedures)
@@ -255,18 +277,21 @@ def parse_claims(raw: Mapping[str, Any], procedures: Sequence[str], facts: Seque
         contrasts=_compile("contrasts", raw.get("contrasts")),
         small_words=frozenset(str(word).lower() for word in raw.get("small_words") or ()),
         things=tuple(things),
+        topics=topics,
         replies={
             form: {True: replies[form]["true"], False: replies[form]["false"]} for form in FORMS
         },
     )
 
 
-def load_claims(path: Path, procedures: Sequence[str], facts: Sequence[str]) -> Claims:
+def load_claims(
+    path: Path, procedures: Sequence[str], facts: Sequence[str], topic_ids: Sequence[str]
+) -> Claims:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise ClaimsError(f"{path}: cannot be loaded ({error})") from error
-    return parse_claims(raw, procedures, facts)
+    return parse_claims(raw, procedures, facts, topic_ids)
 
 
 @lru_cache(maxsize=1)
@@ -275,7 +300,8 @@ def _claims() -> Reloading[Claims]:
 
     def load() -> Claims:
         store = load_fact_store()
-        return load_claims(CLAIMS_FILE, list(store.procedures), [f.id for f in store.facts])
+        facts = [fact.id for fact in store.facts]
+        return load_claims(CLAIMS_FILE, list(store.procedures), facts, list(store.topics))
 
     # Both files: a fact renamed in the store is caught as soon as it changes.
     return Reloading(load, (CLAIMS_FILE, FACTS_FILE), errors=(ClaimsError,), what="Claims")

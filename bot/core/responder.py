@@ -253,6 +253,12 @@ def answer_question(
         # "Which injection treats that?" after facet joint syndrome: how the doctor
         # chooses, which says the facet injection treats the inflamed joint itself.
         topic, chosen = store.topics[redirect], None
+    # "The block has no steroid, right?": yes or no first, when the articles settle it;
+    # then the topic that answers what was said ("is RFA a test too?" is what it is for).
+    confirmed = claims.current_claims()
+    verdict = confirmed.verdict(question or text, claims.names_in(entities, text, question or text))
+    if verdict is not None and verdict.topic and topic is not None and verdict.topic != topic.id:
+        topic, chosen = store.topics[verdict.topic], None
     topic_id = topic.id if topic else None
     subject = store.uncovered_subject(question or text, topic_id)
     if subject is not None or topic is None:
@@ -339,9 +345,6 @@ def answer_question(
                 named=about if compare else named,
             )
             reply = answers.with_reasons(store, reply, reasons)
-    # "The block is just a test, right?": yes or no first, when the articles settle it.
-    confirmed = claims.current_claims()
-    verdict = confirmed.verdict(asked, claims.names_in(entities, text, asked))
     notes = [confirmed.reply(verdict), assumed_names_note(entities, text, store), lead]
     if store.is_personal(text):
         notes.append(answers.personal_note(settings))

@@ -995,3 +995,13 @@ def test_a_confirmation_gets_its_yes_or_no_and_the_topic_that_answers_it(store, 
     # Nothing to judge: the answer alone.
     plain = responder.answer_question(store, settings, "ask_what_is", "what is RFA?", [rfa])
     assert plain.topic == "what_is" and not plain.text.startswith(("No.", "Yes"))
+
+
+def test_why_one_lasts_longer_read_as_why_two_blocks_is_about_how_long(store, settings) -> None:
+    """ "Why so long compared to the block?" after how long a facet injection lasts: each
+    one's duration and the reasons, not why two blocks are done."""
+    reply = ask(
+        store, settings, "ask_why_two_blocks", "why so long compared to the block?", ["mbb"], "fji"
+    )
+    assert reply.topic == "duration" and set(reply.compared) == {"fji", "mbb"}
+    assert store.fact("fji_medication").answer in reply.text

@@ -142,6 +142,7 @@ def test_misspelled_names_are_recognised_but_ordinary_words_are_not(nlp) -> None
         ("what about the other one?", "ask_difference", "ask_follow_up"),
         ("ok and after the facet shot?", "ask_recovery", "ask_follow_up"),
         ("does the block have that too?", "ask_purpose", "ask_follow_up"),
+        ("does the block use that too?", "ask_purpose", "ask_follow_up"),
         ("how about RFA then", "out_of_scope", "ask_follow_up"),
         (
             "what about the injection that goes into the joint itself?",

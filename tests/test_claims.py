@@ -20,6 +20,7 @@ NAMES = {
     "nerve block": "mbb",
     "block": "mbb",
     "rfa": "rfa",
+    "nerve burning": "rfa",
     "ablation": "rfa",
 }
 
@@ -51,6 +52,7 @@ def checker() -> claims.Claims:
         "Both the facet injection and the nerve block are outpatient, right?",
         "So the facet injection is a test and a treatment?",
         "I was told the block has no steroid, unlike the facet shot. Is that true?",
+        "so the facet injection goes inside the joint and the nerve block goes on the nerves, right?",
         # "Mostly diagnostic": mainly a test is right.
         "so the nerve block is mainly a test, right?",
     ],
@@ -68,6 +70,8 @@ def test_a_true_statement_gets_a_yes(checker, text) -> None:
         "the facet injection is just a test, right?",
         "RFA is a test, correct?",
         "so the ablation is a diagnostic thing?",
+        # A name with a thing in it says nothing by itself ("burning" is no claim here).
+        "and the nerve burning - is that a test too?",
         "the facet shot uses heat and the block uses numbing medicine, right?",
     ],
 )
@@ -112,6 +116,8 @@ def test_a_yes_or_no_question_gets_a_plain_yes_or_no(checker, text, reply) -> No
         # Said of something not named, or a name with nothing said of it.
         "so the block is a test and the burning is the real deal, right?",
         "the facet shot has steroid and the block too, right?",
+        # Something the file cannot judge, beside something it can.
+        "so the order is: blocks first, then the ablation with heat, right?",
         # About the body, a doubt, or a degree: a question of its own.
         "numbness after the nerve block is normal, right?",
         "the block is only numbing my legs, right?",
@@ -165,3 +171,15 @@ def test_names_are_found_within_a_long_messages_question() -> None:
     ]
     question = "The block is a test, right?"
     assert claims.names_in(entities, text, question) == [(4, 9, "mbb")]
+
+
+def test_a_name_made_of_a_relative_clause_says_nothing_about_it(checker) -> None:
+    """ "The shot that goes into the joint" names the facet injection; "the injection goes
+    into the joint", one name to the NLU too, says where it goes."""
+    follow_up = "ok and the shot that goes right into the joint?"
+    start = follow_up.index("shot")
+    assert checker.verdict(follow_up, [(start, len(follow_up) - 1, "fji")]) is None
+    said = "so the injection goes into the joint, right?"
+    start, end = said.index("injection"), said.index(",")
+    verdict = checker.verdict(said, [(start, end, "fji")])
+    assert verdict is not None and verdict.holds and verdict.topic == "what_is"

@@ -139,21 +139,29 @@ class Claims:
         waiting: List[str] = []  # "Both the facet injection | and the block are outpatient"
         last: List[str] = []  # the procedures of the part before
         plain_text = _blank_names(statement, names)
+        # Things are read in a name that says something ("the facet injection goes inside
+        # the joint" is one name to the NLU), not in a plain name ("the nerve burning") nor
+        # in one made of a relative clause ("the shot that goes into the joint" only says
+        # which one is meant).
+        naming = [name for name in names if not _says_of_itself(statement[name[0] : name[1]])]
+        thing_text = _blank_names(statement, naming)
         at = 0
         for cut in [*self.splits.finditer(statement), None]:
             part_end = cut.start() if cut else len(statement)
             own = [p for s, e, p in names if s >= at and e <= part_end]
-            plain = plain_text[at:part_end]
+            plain, whole = plain_text[at:part_end], thing_text[at:part_end]
             contrast = at > 0 and self.contrasts.search(statement[max(0, at - 20) : at])
             at = cut.end() if cut else len(statement)
-            said = [thing for thing in self.things if thing.says.search(plain)]
+            said = [thing for thing in self.things if thing.says.search(whole)]
             if contrast and not said:
                 continue  # "..., unlike the facet injection": the part before says it all
             if not said:
                 if own and not self._says_more(plain, ()):
                     waiting = waiting + own
-                elif own:
-                    return None  # "... and the block too": what about it is not said
+                elif own or self._says_more(plain, ()):
+                    # "... and the block too": what about it is not said; "the order is:
+                    # blocks first": something the file cannot judge.
+                    return None
                 continue
             procedures = waiting + own
             if not procedures and len(plain.split()) <= 3:
@@ -204,6 +212,16 @@ class Claims:
         if strict and any(procedure in other.partly_for for other in others):
             return None
         return True
+
+
+_RELATIVE = re.compile(r"\b(?:that|which|who|where)\b", re.IGNORECASE)
+_VERB = re.compile(r"\b(?:goes|go|is|are|gets|get|puts|put|has|have|uses|use)\b", re.IGNORECASE)
+
+
+def _says_of_itself(name: str) -> bool:
+    """True for a name with a verb of its own and no relative clause ("injection goes
+    inside the joint"), which says something of the procedure it names."""
+    return _VERB.search(name) is not None and _RELATIVE.search(name) is None
 
 
 def _blank_names(text: str, names: Sequence[Name]) -> str:

@@ -52,7 +52,7 @@ def checker() -> claims.Claims:
         "Both the facet injection and the nerve block are outpatient, right?",
         "So the facet injection is a test and a treatment?",
         "I was told the block has no steroid, unlike the facet shot. Is that true?",
-        "so the facet injection goes inside the joint and the nerve block goes on the nerves, right?",
+        "so the facet injection goes inside the joint and the block goes on the nerves, right?",
         # "Mostly diagnostic": mainly a test is right.
         "so the nerve block is mainly a test, right?",
     ],

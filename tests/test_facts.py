@@ -385,5 +385,10 @@ def test_other_subjects_name_treatments_the_articles_never_discuss(store) -> Non
         "is the steroid shot in my neck covered by insurance",
         "my facet pain spreads into my hip and shoulder",
         "does RFA burn the nerve",
+        # What the patient tried before is their story (`tried_cues`).
+        "what if I've already tried physical therapy and pills and nothing worked?",
+        "I did months of physio, does that matter?",
     ):
         assert store.other_subject(question) is None, question
+    asked = store.other_subject("can I do physical therapy after it?")
+    assert asked is not None and asked.id == "manual_alternative_therapies"

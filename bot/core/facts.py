@@ -316,6 +316,9 @@ class FactStore:
     # (another surgery, a knee injection, a named painkiller): a question about one that
     # names no procedure is out of scope.
     other_subjects: Tuple[UncoveredSubject, ...] = field(default=())
+    # "I've already tried physical therapy": another subject as what the patient tried
+    # before, a few words after one of these, is their story, not what they ask about.
+    tried_cues: Optional[re.Pattern[str]] = None
     # Names that hold a procedure's name but mean another treatment ("knee joint
     # injection", "SI joint block"), as spaCy token patterns: they name no procedure.
     not_procedures: Tuple[Tuple[Mapping[str, Any], ...], ...] = field(default=())
@@ -450,10 +453,15 @@ class FactStore:
         return None
 
     def other_subject(self, text: str) -> Optional[UncoveredSubject]:
-        """The first subject outside the procedures and the articles that `text` names."""
+        """The first subject outside the procedures and the articles that `text` names,
+        other than as something the patient tried before (`tried_cues`)."""
+        lowered = text.lower()
         for subject in self.other_subjects:
-            if subject.matches(text):
-                return subject
+            for pattern in subject.patterns:
+                for match in pattern.finditer(lowered):
+                    before = lowered[max(0, match.start() - 40) : match.start()]
+                    if self.tried_cues is None or not self.tried_cues.search(before):
+                        return subject
         return None
 
     def asks_nothing(self, text: str) -> bool:
@@ -917,6 +925,14 @@ def _parse_fact(
     )
 
 
+def _tried_cues(cues: Sequence[str]) -> Optional[re.Pattern[str]]:
+    """One of `cues` at most three words before the end of a text ("tried lots of ...")."""
+    if not cues:
+        return None
+    words = "|".join(re.escape(cue.lower()) for cue in cues)
+    return re.compile(rf"\b(?:{words})\b(?:\W+\w+){{0,3}}\W*$")
+
+
 def _parse_uncovered(
     path: Path, raw: Any, topics: Mapping[str, Topic], section: str = "uncovered"
 ) -> Tuple[UncoveredSubject, ...]:
@@ -1136,6 +1152,7 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         other_subjects=_parse_uncovered(
             path, top.raw.get("other_subjects", []), topics, "other_subjects"
         ),
+        tried_cues=_tried_cues(top.text_list("tried_cues", required=False)),
         not_procedures=_token_patterns(top, "not_procedures"),
         context_prior=_parse_context_prior(path, top.raw.get("context_prior")),
         pointing_back=_parse_pointing_back(path, top.raw.get("pointing_back")),

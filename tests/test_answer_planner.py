@@ -257,3 +257,16 @@ def test_a_spine_topic_heard_only_in_a_procedures_name_gives_way(planner, encode
     assert plan(planner, encoder, text, ranking).intent not in ("ask_facet_joints", "nlu_fallback")
     asks_the_joints = "what are the facet joints that the facet joint injection goes into?"
     assert plan(planner, encoder, asks_the_joints, ranking).intent == "ask_facet_joints"
+
+
+def test_a_personal_question_close_to_a_fact_gets_it(planner, encoder) -> None:
+    """ "Sore where the needle went in, two days on: should I worry?" read as personal is
+    answered from the soreness fact (the responder says first that the decision is the
+    care team's); one far from any fact stays personal."""
+    personal = [{"name": "ask_personal_advice", "confidence": 0.9}]
+    text = "is it normal to be a bit sore where the needle went in for a day or two after?"
+    result = plan(planner, encoder, text, personal)
+    assert result.intent == "ask_side_effects" and result.reason == "personal, fact match"
+    assert "side_effects_soreness" in result.facts
+    far = plan(planner, encoder, "should I go ahead with it next month or wait?", personal)
+    assert far.intent == "ask_personal_advice"

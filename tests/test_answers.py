@@ -1005,3 +1005,14 @@ def test_why_one_lasts_longer_read_as_why_two_blocks_is_about_how_long(store, se
     )
     assert reply.topic == "duration" and set(reply.compared) == {"fji", "mbb"}
     assert store.fact("fji_medication").answer in reply.text
+
+
+def test_a_personal_question_answered_from_a_fact_says_the_decision_is_the_teams(
+    store, settings
+) -> None:
+    plan = {"intent": "ask_duration", "facts": ["mbb_duration"], "reason": "personal, fact match"}
+    reply = responder.answer_question(
+        store, settings, "ask_duration", "the block wore off after a few hours, ok?", plan=plan
+    )
+    assert reply.text.startswith(answers.personal_note(settings))
+    assert store.fact("mbb_duration").answer in reply.text

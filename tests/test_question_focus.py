@@ -36,6 +36,11 @@ def test_a_short_question_weighing_the_story_keeps_the_sentence_before() -> None
     assert question_of(text, 12, 6) == text
 
 
+def test_short_questions_pointing_back_in_a_row_keep_the_story_before_them() -> None:
+    text = "The shot helped for an afternoon and then the ache came back. Is that ok?? Did it work"
+    assert question_of(text, 12, 6) == text
+
+
 def test_a_fragment_carrying_the_question_on_is_read_as_the_question_before_it() -> None:
     """ "... a test or a treatment? And the facet shot?" asks the question before it again:
     read alone, "And the facet shot?" says nothing of what is asked, and its "and what

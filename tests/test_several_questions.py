@@ -146,6 +146,9 @@ def test_a_reading_that_blends_the_questions_gives_way_to_the_last_one() -> None
     assert main_reading(own, unsure, TOPICS) is own
     greeting = reading("...", "greet")
     assert main_reading(greeting, readings, TOPICS) is greeting
+    # A last question leaning on the story ("did it fail") does not stand in for it.
+    leaning = [readings[0], ((21, 30), reading("did it fail", "ask_recovery", 0.9))]
+    assert main_reading(own, leaning, TOPICS) is own
 
 
 def test_an_unsure_question_standing_alone_is_told_it_was_not_understood() -> None:

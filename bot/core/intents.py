@@ -18,3 +18,8 @@ PERSONAL_ADVICE = "ask_personal_advice"
 FOLLOW_UP = "ask_follow_up"
 # "why is that?", "what do you mean?": the last topic again, in full.
 ELABORATE = "ask_more"
+
+# The answer planner's reason for a personal question it answered from a close fact ("the
+# block worked for 6 hours and now it's back, did it fail?"): the responder says first that
+# only the care team can decide for the patient.
+PERSONAL_FACT_REASON = "personal, fact match"

@@ -346,7 +346,7 @@ def answer_question(
             )
             reply = answers.with_reasons(store, reply, reasons)
     notes = [confirmed.reply(verdict), assumed_names_note(entities, text, store), lead]
-    if store.is_personal(text):
+    if store.is_personal(text) or (plan or {}).get("reason") == intents.PERSONAL_FACT_REASON:
         notes.append(answers.personal_note(settings))
     note = " ".join(n for n in notes if n)
     if note:

@@ -113,8 +113,17 @@ def question_span(
         return start, end
     if points_back(question) or _JUDGES_THE_STORY.search(question):
         # "... My legs tingle. Is that normal?": the sentence before says what "that" is;
-        # "... getting better each day. Should I worry?": what the worry is about.
-        return sentences[last - 1][0], end
+        # "... getting better each day. Should I worry?": what the worry is about. While
+        # that is a short question pointing back too ("... now it's back. Is that
+        # normal?? Did it fail"), the one before it as well.
+        first = last - 1
+        while (
+            first > 0
+            and points_back(text[sentences[first][0] : sentences[first][1]])
+            and _words_outside(text, *sentences[first], names) < standalone_words
+        ):
+            first -= 1
+        return sentences[first][0], end
     if _CARRIES_ON.match(question):
         # "Is the block a test or a treatment? And what about the facet shot?": the
         # sentence before asks; the fragment only adds a procedure, which is found in

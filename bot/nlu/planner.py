@@ -100,6 +100,9 @@ class PlannerSettings:
     # aside: "facet joint inj, MBB, RFA - in what order?" sounds like the joints only
     # through the injection's name.
     spine_topic_without_names: float = 0.5
+    # A personal question this close to a fact gets that fact, after the line saying only
+    # the care team can decide for the patient.
+    personal_fact: float = 0.75
 
     @classmethod
     def from_config(cls, config: Mapping) -> PlannerSettings:
@@ -302,6 +305,17 @@ class AnswerPlanner:
         scored = self.facts.similarities(neutral_vector)
         best_fact, best_any = max(scored, key=lambda pair: pair[1], default=(None, 0.0))
         best_topic = store.topics[best_fact.topic] if best_fact is not None else None
+        if (
+            intent == intents.PERSONAL_ADVICE
+            and best_topic is not None
+            and best_topic.intent
+            and best_any >= settings.personal_fact
+        ):
+            # "The block worked for 6 hours and now it's back, did it fail?": the general
+            # fact answers it; the responder says first that the decision is the team's.
+            return self._topic_plan(
+                best_topic, confidence, scored, best_any, intents.PERSONAL_FACT_REASON
+            )
         if confidence < settings.fallback_threshold:
             if (
                 best_topic is not None

@@ -80,7 +80,9 @@ def main_reading(
         return own
     _, last = max(readings, key=lambda reading: reading[0])
     intent, confidence = _intent(last)
-    if intent not in topic_intents or confidence < SURE_ENOUGH:
+    # "... now it's back. Is that normal?? Did it fail": a last question leaning on the
+    # story means little alone, and its reading does not outweigh the whole message's.
+    if intent not in topic_intents or confidence < SURE_ENOUGH or not _stands_alone(last):
         return own
     return adopted(own, last, READ_AS_LAST_QUESTION)
 

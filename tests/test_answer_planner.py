@@ -264,9 +264,16 @@ def test_a_personal_question_close_to_a_fact_gets_it(planner, encoder) -> None:
     answered from the soreness fact (the responder says first that the decision is the
     care team's); one far from any fact stays personal."""
     personal = [{"name": "ask_personal_advice", "confidence": 0.9}]
-    text = "is it normal to be a bit sore where the needle went in for a day or two after?"
-    result = plan(planner, encoder, text, personal)
+
+    def planned(text: str):
+        vector, neutral = encoder.encode([text, planner.facts.neutral(text)])
+        return planner.plan(vector, personal, neutral, text)
+
+    result = planned(
+        "is it normal to be a bit sore where the needle went in for a day or two after?"
+    )
     assert result.intent == "ask_side_effects" and result.reason == "personal, fact match"
     assert "side_effects_soreness" in result.facts
-    far = plan(planner, encoder, "should I go ahead with it next month or wait?", personal)
-    assert far.intent == "ask_personal_advice"
+    # Far from any fact, or a bare decision with no story: personal.
+    assert planned("should I go ahead with it next month or wait?").intent == "ask_personal_advice"
+    assert planned("should i get the injection").intent == "ask_personal_advice"

@@ -100,9 +100,11 @@ class PlannerSettings:
     # aside: "facet joint inj, MBB, RFA - in what order?" sounds like the joints only
     # through the injection's name.
     spine_topic_without_names: float = 0.5
-    # A personal question this close to a fact gets that fact, after the line saying only
-    # the care team can decide for the patient.
+    # A personal question telling what happened (this many words or more) and this close
+    # to a fact gets that fact, after the line saying only the care team can decide for
+    # the patient; a bare decision ("should I get the injection?") stays personal.
     personal_fact: float = 0.75
+    personal_fact_words: int = 10
 
     @classmethod
     def from_config(cls, config: Mapping) -> PlannerSettings:
@@ -310,6 +312,7 @@ class AnswerPlanner:
             and best_topic is not None
             and best_topic.intent
             and best_any >= settings.personal_fact
+            and len(question.split()) >= settings.personal_fact_words
         ):
             # "The block worked for 6 hours and now it's back, did it fail?": the general
             # fact answers it; the responder says first that the decision is the team's.

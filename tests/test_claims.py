@@ -38,61 +38,54 @@ def names(text: str):
 
 @pytest.fixture(scope="module")
 def checker() -> claims.Claims:
-    return claims.current_claims()
+    return claims.current_claims(load_fact_store())
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "so the nerve block is the test and the ablation is the treatment, right?",
-        "the facet shot has a steroid in it, correct?",
-        "ok so the medial branch block is only numbing medicine and the facet injection "
-        "adds a steroid?",
-        "the nerve block has no steroid, is that right?",
-        "Both the facet injection and the nerve block are outpatient, right?",
-        "So the facet injection is a test and a treatment?",
-        "I was told the block has no steroid, unlike the facet shot. Is that true?",
-        "so the facet injection goes inside the joint and the block goes on the nerves, right?",
-        # "Mostly diagnostic": mainly a test is right.
-        "so the nerve block is mainly a test, right?",
-    ],
-)
-def test_a_true_statement_gets_a_yes(checker, text) -> None:
-    verdict = checker.verdict(text, names(text))
-    assert verdict is not None and verdict.holds and verdict.form == "statement"
-    assert checker.reply(verdict) == "Yes, that's right."
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "the nerve block has a steroid too, right?",
-        "the facet injection is just a test, right?",
-        "RFA is a test, correct?",
-        "so the ablation is a diagnostic thing?",
-        # A name with a thing in it says nothing by itself ("burning" is no claim here).
-        "and the nerve burning - is that a test too?",
-        "the facet shot uses heat and the block uses numbing medicine, right?",
-    ],
-)
-def test_a_false_statement_gets_a_no(checker, text) -> None:
-    verdict = checker.verdict(text, names(text))
-    assert verdict is not None and not verdict.holds
-    assert checker.reply(verdict) == "Not quite."
+YES, NOT_QUITE = "Yes, that's right.", "Not quite."
+# What each reply says of the verdict: (holds, form).
+VERDICTS = {YES: (True, "statement"), NOT_QUITE: (False, "statement")}
+VERDICTS.update({"Yes.": (True, "question"), "No.": (False, "question")})
 
 
 @pytest.mark.parametrize(
     "text, reply",
     [
+        # True statements.
+        ("so the nerve block is the test and the ablation is the treatment, right?", YES),
+        ("the facet shot has a steroid in it, correct?", YES),
+        (
+            "ok so the medial branch block is only numbing medicine and the facet injection "
+            "adds a steroid?",
+            YES,
+        ),
+        ("the nerve block has no steroid, is that right?", YES),
+        ("Both the facet injection and the nerve block are outpatient, right?", YES),
+        ("So the facet injection is a test and a treatment?", YES),
+        ("I was told the block has no steroid, unlike the facet shot. Is that true?", YES),
+        (
+            "so the facet injection goes inside the joint and the block goes on the nerves, right?",
+            YES,
+        ),
+        # "Mostly diagnostic": mainly a test is right.
+        ("so the nerve block is mainly a test, right?", YES),
+        # False ones.
+        ("the nerve block has a steroid too, right?", NOT_QUITE),
+        ("the facet injection is just a test, right?", NOT_QUITE),
+        ("RFA is a test, correct?", NOT_QUITE),
+        ("so the ablation is a diagnostic thing?", NOT_QUITE),
+        # A name with a thing in it says nothing by itself ("burning" is no claim here).
+        ("and the nerve burning - is that a test too?", NOT_QUITE),
+        ("the facet shot uses heat and the block uses numbing medicine, right?", NOT_QUITE),
+        # Yes-or-no questions get a plain yes or no.
         ("does the nerve block have a steroid in it?", "No."),
         ("Do both the facet injection and the nerve block contain a steroid?", "No."),
         ("is the facet shot done as an outpatient?", "Yes."),
         ("My sister had one last year. Does RFA use heat?", "Yes."),
     ],
 )
-def test_a_yes_or_no_question_gets_a_plain_yes_or_no(checker, text, reply) -> None:
+def test_a_settled_statement_gets_its_yes_or_no(checker, text, reply) -> None:
     verdict = checker.verdict(text, names(text))
-    assert verdict is not None and verdict.form == "question"
+    assert verdict is not None and (verdict.holds, verdict.form) == VERDICTS[reply]
     assert checker.reply(verdict) == reply
 
 

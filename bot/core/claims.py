@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple
 
 import yaml
 
-from bot.core.paths import CLAIMS_FILE, FACTS_FILE
+from bot.core.facts import FactStore
+from bot.core.paths import CLAIMS_FILE
 from bot.core.reloading import Reloading
 
 # The forms a confirmation is asked in, in the order they are tried.
@@ -156,9 +156,10 @@ class Claims:
             if contrast and not said:
                 continue  # "..., unlike the facet injection": the part before says it all
             if not said:
-                if own and not self._says_more(plain, ()):
+                more = self._says_more(plain, ())
+                if own and not more:
                     waiting = waiting + own
-                elif own or self._says_more(plain, ()):
+                elif own or more:
                     # "... and the block too": what about it is not said; "the order is:
                     # blocks first": something the file cannot judge.
                     return None
@@ -312,22 +313,27 @@ def load_claims(
     return parse_claims(raw, procedures, facts, topic_ids)
 
 
-@lru_cache(maxsize=1)
-def _claims() -> Reloading[Claims]:
-    from bot.core.facts import load_fact_store  # the store's ids, to validate against
+# The claims in force and the fact store they were checked against.
+_loaded: Tuple[Optional[FactStore], Optional[Reloading[Claims]]] = (None, None)
 
-    def load() -> Claims:
-        store = load_fact_store()
+
+def current_claims(store: FactStore) -> Claims:
+    """The claims in force, checked against `store` (the one the responder answers from,
+    so data/facts.yml is not parsed a second time) and re-read when data/claims.yml or
+    the store changed."""
+    global _loaded
+    known, reloading = _loaded
+    if known is not store or reloading is None:
         facts = [fact.id for fact in store.facts]
-        return load_claims(CLAIMS_FILE, list(store.procedures), facts, list(store.topics))
-
-    # Both files: a fact renamed in the store is caught as soon as it changes.
-    return Reloading(load, (CLAIMS_FILE, FACTS_FILE), errors=(ClaimsError,), what="Claims")
-
-
-def current_claims() -> Claims:
-    """The claims in force, re-read when data/claims.yml changed."""
-    return _claims().get()
+        procedures, topics = list(store.procedures), list(store.topics)
+        reloading = Reloading(
+            lambda: load_claims(CLAIMS_FILE, procedures, facts, topics),
+            (CLAIMS_FILE,),
+            errors=(ClaimsError,),
+            what="Claims",
+        )
+        _loaded = (store, reloading)
+    return reloading.get()
 
 
 def names_in(entities: Sequence[Mapping[str, Any]], text: str, question: str) -> List[Name]:

@@ -154,11 +154,23 @@ class UncoveredSubject:
     patterns: Tuple[re.Pattern[str], ...]
     except_topics: Tuple[str, ...] = ()
 
-    def matches(self, text: str, topic: Optional[str] = None) -> bool:
+    def matches(
+        self,
+        text: str,
+        topic: Optional[str] = None,
+        unless_after: Optional[re.Pattern[str]] = None,
+    ) -> bool:
+        """True when `text` names this subject; with `unless_after`, not where the words
+        just before it match ("already tried physical therapy")."""
         if topic is not None and topic in self.except_topics:
             return False
         lowered = text.lower()
-        return any(pattern.search(lowered) for pattern in self.patterns)
+        return any(
+            unless_after is None
+            or not unless_after.search(lowered[max(0, match.start() - 40) : match.start()])
+            for pattern in self.patterns
+            for match in pattern.finditer(lowered)
+        )
 
 
 @dataclass(frozen=True)
@@ -455,13 +467,9 @@ class FactStore:
     def other_subject(self, text: str) -> Optional[UncoveredSubject]:
         """The first subject outside the procedures and the articles that `text` names,
         other than as something the patient tried before (`tried_cues`)."""
-        lowered = text.lower()
         for subject in self.other_subjects:
-            for pattern in subject.patterns:
-                for match in pattern.finditer(lowered):
-                    before = lowered[max(0, match.start() - 40) : match.start()]
-                    if self.tried_cues is None or not self.tried_cues.search(before):
-                        return subject
+            if subject.matches(text, unless_after=self.tried_cues):
+                return subject
         return None
 
     def asks_nothing(self, text: str) -> bool:

@@ -255,7 +255,7 @@ def answer_question(
         topic, chosen = store.topics[redirect], None
     # "The block has no steroid, right?": yes or no first, when the articles settle it;
     # then the topic that answers what was said ("is RFA a test too?" is what it is for).
-    confirmed = claims.current_claims()
+    confirmed = claims.current_claims(store)
     verdict = confirmed.verdict(question or text, claims.names_in(entities, text, question or text))
     if verdict is not None and verdict.topic and topic is not None and verdict.topic != topic.id:
         topic, chosen = store.topics[verdict.topic], None

@@ -101,6 +101,9 @@ def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None
         "is leg weakness a side effect of RFA?",
         # The sign is the question's own verb: the question still holds.
         "can the ablation paralyze you?",
+        # A question after another sentence, or after a dash, is still a question.
+        "No fever and no redness. How long is the injection spot sore after a facet shot?",
+        "no fever, nothing like that, just curious - how long is the injection spot sore after a facet shot?",
     ],
 )
 def test_questions_about_a_sign_get_the_safety_net(detector, text) -> None:
@@ -115,6 +118,8 @@ def test_questions_about_a_sign_get_the_safety_net(detector, text) -> None:
         "what if I get a fever after the injection? I don't feel fine right now",
         "could the block cause leg weakness? my legs are weak right now",
         "i feel fine right now but my legs went numb since the shot",
+        # The sign in front of the patient, asked about.
+        "I had the block. How long does the site stay red and hot like this?",
     ],
 )
 def test_feeling_unwell_now_beside_a_question_still_alarms(detector, text) -> None:

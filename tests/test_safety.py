@@ -103,7 +103,8 @@ def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None
         "can the ablation paralyze you?",
         # A question after another sentence, or after a dash, is still a question.
         "No fever and no redness. How long is the injection spot sore after a facet shot?",
-        "no fever, nothing like that, just curious - how long is the injection spot sore after a facet shot?",
+        "no fever, nothing like that, just curious - how long is the injection spot sore"
+        " after a facet shot?",
     ],
 )
 def test_questions_about_a_sign_get_the_safety_net(detector, text) -> None:

@@ -633,6 +633,9 @@ def test_how_long_does_that_last_after_the_soreness_is_about_the_soreness(store,
     assert then("how long does that last?").fact_ids == ("side_effects_soreness",)
     assert then("and how long does the relief last?").topic == "duration"
     assert then("how long does it last?").topic == "duration"
+    # A question with no subject of its own (`bare_words`) asks about the soreness too.
+    assert then("how many days tho?").fact_ids == ("side_effects_soreness",)
+    assert then("how many days does the relief last?").topic == "duration"
 
 
 def test_a_pair_the_articles_never_contrast_gets_what_each_one_is(store, settings) -> None:

@@ -165,6 +165,12 @@ def test_pointing_back_words_come_from_the_data(tmp_path: Path) -> None:
     assert not store.points_back("does this hurt?", "ask_pain", "what_is")
     assert not store.points_back("does that hurt after relief?", "ask_pain", "what_is")
     assert not store.points_back("does that hurt?", "ask_pain", "pain")
+    bare = load_fact_store(
+        write(tmp_path, "bare.yml", pointing + cues + "  bare_words: [how, much, tho]\n")
+    )
+    assert bare.points_back("how much tho?", "ask_pain", "what_is")
+    assert not bare.points_back("how much does it hurt tho?", "ask_pain", "what_is")
+    assert not store.points_back("how much tho?", "ask_pain", "what_is")
 
 
 def test_an_unsure_guess_right_after_an_answer_leans_to_its_topics(store) -> None:

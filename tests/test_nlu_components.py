@@ -30,6 +30,29 @@ def test_extractor_emits_canonical_procedure_ids(nlp) -> None:
     assert entities[0]["extractor"] == "ProcedureEntityExtractor"
 
 
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("do they use medicine in the burning like they do in the block?", "the burning"),
+        ("which lasts longer, the burn or the block?", "the burn"),
+        ("is the burning better?", "the burning"),
+    ],
+)
+def test_a_name_ends_before_the_word_that_told_it_apart(nlp, text: str, name: str) -> None:
+    """ "The burning" names RFA only before words like "like" or "?" (`name_followers`);
+    the entity is the name alone, so the word stays the question's."""
+    message = message_with_doc(nlp, text)
+    ProcedureEntityExtractor().process([message])
+    rfa = [e for e in message.get("entities") if e["value"] == "rfa"]
+    assert [text[e["start"] : e["end"]] for e in rfa] == [name]
+
+
+def test_the_burning_pain_names_no_procedure(nlp) -> None:
+    message = message_with_doc(nlp, "the burning pain in my back, what helps?")
+    ProcedureEntityExtractor().process([message])
+    assert not message.get("entities")
+
+
 def test_extractor_leaves_messages_without_procedures_alone(nlp) -> None:
     message = message_with_doc(nlp, "does it hurt?")
     ProcedureEntityExtractor().process([message])

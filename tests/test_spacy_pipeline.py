@@ -59,6 +59,11 @@ def test_every_alias_maps_to_its_procedure(nlp, store) -> None:
         # Another treatment whose name holds an alias names no procedure (`not_procedures`).
         ("do you do knee joint injections?", []),
         ("si joint block vs facet joint injection", ["fji"]),
+        # "The nerve numbing one" beside "the joint shot"; "the burning" before a comparison.
+        ("side effects - any different, the joint shot or the nerve numbing one?", ["fji", "mbb"]),
+        ("the numbing one or the steroid one?", ["mbb", "fji"]),
+        ("medicine in the burning like in the block?", ["rfa", "mbb"]),
+        ("the burning pain in my leg", []),
     ],
 )
 def test_patient_phrasings(nlp, text: str, expected: list) -> None:

@@ -229,6 +229,9 @@ class PointingBack:
 
     words: FrozenSet[str]
     unless_word_starts: Tuple[str, ...]
+    # "How many days tho?": a question made only of these words names no subject of its
+    # own, so it asks about the last answer's.
+    bare_words: FrozenSet[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -334,6 +337,10 @@ class FactStore:
     # Names that hold a procedure's name but mean another treatment ("knee joint
     # injection", "SI joint block"), as spaCy token patterns: they name no procedure.
     not_procedures: Tuple[Tuple[Mapping[str, Any], ...], ...] = field(default=())
+    # Words a description may end on only to tell the name from the same words meant
+    # otherwise ("the burning like in the block?", not "the burning pain"): the name
+    # found ends before them, as it does before a punctuation mark.
+    name_followers: FrozenSet[str] = field(default=frozenset())
     context_prior: Optional[ContextPrior] = None
     pointing_back: Optional[PointingBack] = None
     tailed_follow_up: Optional[TailedFollowUp] = None
@@ -495,11 +502,14 @@ class FactStore:
         """True when `text`, classified as `intent`, points back at the last answer's
         subject ("how long does that last?" after the soreness): `points_back_for` of the
         last topic, one of the `pointing_back` words, and no word starting with one of its
-        exceptions ("how long does that help?" is about the procedure)."""
+        exceptions ("how long does that help?" is about the procedure); or a question
+        with no subject of its own ("how many days tho?": only `bare_words`)."""
         topic, cues = self.topics.get(last_topic or ""), self.pointing_back
         if topic is None or cues is None or intent not in topic.points_back_for:
             return False
         words = _words(text)
+        if words and all(word in cues.bare_words for word in words):
+            return True
         return any(word in cues.words for word in words) and not any(
             word.startswith(cues.unless_word_starts) for word in words
         )
@@ -1162,6 +1172,9 @@ def parse_fact_store(path: Path, document: Any) -> FactStore:
         ),
         tried_cues=_tried_cues(top.text_list("tried_cues", required=False)),
         not_procedures=_token_patterns(top, "not_procedures"),
+        name_followers=frozenset(
+            w.lower() for w in top.text_list("name_followers", required=False)
+        ),
         context_prior=_parse_context_prior(path, top.raw.get("context_prior")),
         pointing_back=_parse_pointing_back(path, top.raw.get("pointing_back")),
         new_subject_cues=top.text_list("new_subject_cues", required=False),
@@ -1229,6 +1242,9 @@ def _parse_pointing_back(path: Path, raw: Any) -> Optional[PointingBack]:
     return PointingBack(
         words=frozenset(word.lower() for word in reader.text_list("words")),
         unless_word_starts=tuple(word.lower() for word in reader.text_list("unless_word_starts")),
+        bare_words=frozenset(
+            word.lower() for word in reader.text_list("bare_words", required=False)
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -112,12 +112,13 @@ class ProcedureEntityExtractor(_BuiltFromConfig, EntityExtractorMixin):
             doc = message.get(SPACY_DOCS[TEXT])
             if doc is None:
                 continue
+            followers = shared_fact_store().get().name_followers
             found = [
                 {
                     "entity": PROCEDURE_LABEL,
                     "value": ent.ent_id_,
                     "start": ent.start_char,
-                    "end": ent.end_char,
+                    "end": _name_end(ent, followers),
                     "confidence": 1.0,
                 }
                 for ent in doc.ents
@@ -130,6 +131,17 @@ class ProcedureEntityExtractor(_BuiltFromConfig, EntityExtractorMixin):
                     add_to_output=True,
                 )
         return messages
+
+
+def _name_end(ent: Any, followers: FrozenSet[str]) -> int:
+    """Where a procedure's name ends: before the punctuation or follower words a
+    description ends on only to tell the name from the same words meant otherwise."""
+    end = ent.end
+    while end - ent.start > 1 and (
+        ent.doc[end - 1].is_punct or ent.doc[end - 1].lower_ in followers
+    ):
+        end -= 1
+    return ent.doc[end - 1].idx + len(ent.doc[end - 1].text)
 
 
 @lru_cache(maxsize=1)

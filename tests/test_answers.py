@@ -410,6 +410,13 @@ def test_where_the_needle_goes_in_each_is_the_difference_not_the_x_ray(store, se
     # A question on the medicines stays one.
     what = ask(store, settings, "ask_medication", "what medicine goes in each one?", [])
     assert what.topic == "medication"
+    # Read as how the doctor chooses: still where each acts; a choice stays a choice.
+    text = "FJI or MBB, which one goes in the joint and which one on the nerve?"
+    assert ask(store, settings, "ask_which_procedure", text, both).topic == "difference"
+    text = "how does the doctor choose between the two?"
+    assert ask(store, settings, "ask_which_procedure", text, both).topic == "which_procedure"
+    text = "why would it matter how many shots I get in the same spot?"
+    assert ask(store, settings, "ask_which_procedure", text, []).topic == "which_procedure"
 
 
 def test_comparison_redirects_must_be_a_list_of_known_topics(tmp_path) -> None:

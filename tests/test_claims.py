@@ -156,6 +156,17 @@ def test_a_thing_the_facts_do_not_back_is_refused(field, value, error) -> None:
         )
 
 
+def test_a_bare_yes_or_no_among_the_small_words_is_refused() -> None:
+    """YAML reads a bare yes as true: "..., mbb has numbing only, yes?" then says more."""
+    raw = yaml.safe_load(CLAIMS_FILE.read_text(encoding="utf-8"))
+    raw["small_words"] = [*raw["small_words"], True]
+    store = load_fact_store()
+    with pytest.raises(claims.ClaimsError, match="quote yes"):
+        claims.parse_claims(
+            raw, list(store.procedures), [f.id for f in store.facts], list(store.topics)
+        )
+
+
 def test_names_are_found_within_a_long_messages_question() -> None:
     text = "My doctor booked a block. The block is a test, right?"
     entities = [

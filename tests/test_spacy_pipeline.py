@@ -64,6 +64,9 @@ def test_every_alias_maps_to_its_procedure(nlp, store) -> None:
         ("the numbing one or the steroid one?", ["mbb", "fji"]),
         ("medicine in the burning like in the block?", ["rfa", "mbb"]),
         ("the burning pain in my leg", []),
+        # "Medial branch" cut short before a comparison word or a mark, never the nerves.
+        ("which is the test, the medail branch or the facet injection", ["mbb", "fji"]),
+        ("what do the medial branch nerves do", []),
     ],
 )
 def test_patient_phrasings(nlp, text: str, expected: list) -> None:

@@ -280,6 +280,10 @@ def parse_claims(
     asks = raw.get("asks")
     if not isinstance(asks, Mapping) or set(asks) != set(FORMS):
         raise ClaimsError(f"{CLAIMS_FILE.name}: asks needs patterns for {list(FORMS)}")
+    small_words = raw.get("small_words") or ()
+    if any(not isinstance(word, str) for word in small_words):
+        # YAML reads a bare yes, no, on or off as true or false.
+        raise ClaimsError(f"{CLAIMS_FILE.name}: small_words must be words: quote yes, no, on, off")
     replies = raw.get("replies") or {}
     for form in FORMS:
         texts = replies.get(form) or {}
@@ -294,7 +298,7 @@ def parse_claims(
         only_words=_compile("only_words", raw.get("only_words")),
         mainly_words=_compile("mainly_words", raw.get("mainly_words")),
         contrasts=_compile("contrasts", raw.get("contrasts")),
-        small_words=frozenset(str(word).lower() for word in raw.get("small_words") or ()),
+        small_words=frozenset(word.lower() for word in small_words),
         things=tuple(things),
         topics=topics,
         replies={

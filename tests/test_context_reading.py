@@ -84,7 +84,11 @@ def test_a_sure_reading_a_named_procedure_or_another_kind_keeps_its_own() -> Non
         parse(intent, 0.3)
         for intent in ("ask_follow_up", "red_flag", "greet", "ask_personal_advice", "thanks")
     ]
-    for own in [sure, named, *kinds]:
+    # A guess with a fact said almost word for word ("so is it surgery?": outpatient).
+    worded = parse("ask_pain", 0.3, answer_plan={"best_fact_similarity": 0.95})
+    loose = parse("ask_pain", 0.3, answer_plan={"best_fact_similarity": 0.7})
+    assert context.may_replace(loose, TOPICS)
+    for own in [sure, named, worded, *kinds]:
         assert not context.may_replace(own, TOPICS)
         assert context.merged(own, in_context, TOPICS) == own
 

@@ -194,6 +194,11 @@ def test_an_unsure_guess_right_after_an_answer_leans_to_its_topics(store) -> Non
     assert store.intent_in_context(sure, "medial_branch_nerves") == "ask_facet_joints"
     personal = [{"name": "ask_personal_advice", "confidence": unsure}] + ranking[1:]
     assert store.intent_in_context(personal, "medial_branch_nerves") == "ask_personal_advice"
+    # A guess whose fact says what was asked almost word for word stays.
+    worded = prior.unless_fact_at_least
+    assert store.intent_in_context(ranking, "medial_branch_nerves", worded) == "ask_facet_joints"
+    below = worded - 0.1
+    assert store.intent_in_context(ranking, "medial_branch_nerves", below) != "ask_facet_joints"
 
 
 def test_ordinal_cues_pick_from_the_procedures_compared_in_order(store) -> None:

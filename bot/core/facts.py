@@ -264,6 +264,9 @@ class ContextPrior:
 
     below_confidence: float
     runner_up_at_least: float
+    # ...unless the guess has a fact this close to the question ("is it surgery?" after
+    # what a block is: the outpatient fact says so in those words).
+    unless_fact_at_least: float = 1.01
 
 
 # Words that may stand between a follow-up's opener and the procedure ("and *the* block").
@@ -515,20 +518,27 @@ class FactStore:
         )
 
     def intent_in_context(
-        self, ranking: Sequence[Mapping[str, Any]], last_topic: Optional[str]
+        self,
+        ranking: Sequence[Mapping[str, Any]],
+        last_topic: Optional[str],
+        fact_similarity: float = 0.0,
     ) -> Optional[str]:
         """The intent to answer, given the NLU's `ranking` (its pick first, with the
-        planner's combined score) and the topic answered last (`context_prior`).
+        planner's combined score), the topic answered last (`context_prior`) and how
+        close the pick's best fact is to the question (`fact_similarity`).
 
         "Why do they matter?" right after the medial branch nerves, guessed unsurely
         as facet joints, stays on the nerves; a topic the last answer offers next counts
-        too. Only topics give way to topics, and only to one DIET ranked high enough.
+        too. Only topics give way to topics, and only to one DIET ranked high enough; a
+        guess with a fact that says what was asked almost word for word stays.
         """
         top = ranking[0].get("name") if ranking else None
         prior, last = self.context_prior, self.topics.get(last_topic or "")
         if prior is None or last is None or top is None or self.topic_for_intent(top) is None:
             return top
         if float(ranking[0].get("confidence") or 0.0) >= prior.below_confidence:
+            return top
+        if fact_similarity >= prior.unless_fact_at_least:
             return top
         near = {last.intent} | {self.topics[t].intent for t in last.follow_ups}
         if top in near:
@@ -1219,6 +1229,11 @@ def _parse_context_prior(path: Path, raw: Any) -> Optional[ContextPrior]:
     return ContextPrior(
         below_confidence=reader.share("below_confidence"),
         runner_up_at_least=reader.share("runner_up_at_least"),
+        unless_fact_at_least=(
+            reader.share("unless_fact_at_least")
+            if "unless_fact_at_least" in reader.raw
+            else ContextPrior.unless_fact_at_least
+        ),
     )
 
 

@@ -206,7 +206,8 @@ def answer_question(
         # "Switching gears: what's recovery like?": nothing said before colours it.
         last_topic = None
     if not named:
-        intent = store.intent_in_context(ranking, last_topic) or intent
+        similarity = float((plan or {}).get("best_fact_similarity") or 0.0)
+        intent = store.intent_in_context(ranking, last_topic, similarity) or intent
         sequel = store.sequel_topic(question or text, last_topic)
         if sequel is not None:
             # "And then what?" after what a block is for: what comes after the block.

@@ -49,6 +49,11 @@ UNSURE_BELOW = 0.6
 # more" ("who gets that?" after "what's RFA?" is who is a candidate; tuning +1, none
 # lost). Follow-ups, greetings, personal questions, red flags and the rest keep theirs.
 REPLACEABLE = frozenset({intents.FALLBACK, intents.UNCOVERED, intents.ELABORATE})
+# ...but not a topic guessed with one of its facts almost word for word: "so is it
+# surgery?" after "what is a block used for?" is the outpatient fact (similarity 1.0),
+# not what the block is for. The bar of `context_prior.unless_fact_at_least` in
+# data/facts.yml, which keeps such a guess from leaning to the last answer's topic.
+OWN_FACT_AT_LEAST = 0.9
 # The slot that holds the topic of the last answer (set by the actions).
 LAST_TOPIC_SLOT = "topic"
 
@@ -87,6 +92,9 @@ def may_replace(
     if nothing_to_explain and _intent(own) == intents.ELABORATE:
         return True
     confidence = float((own.get("intent") or {}).get("confidence") or 0.0)
+    fact = float((own.get("answer_plan") or {}).get("best_fact_similarity") or 0.0)
+    if _intent(own) in topic_intents and fact >= OWN_FACT_AT_LEAST:
+        return False
     return confidence < UNSURE_BELOW and _intent(own) in topic_intents | REPLACEABLE
 
 

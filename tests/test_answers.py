@@ -1026,3 +1026,21 @@ def test_a_personal_question_answered_from_a_fact_says_the_decision_is_the_teams
     )
     assert reply.text.startswith(answers.personal_note(settings))
     assert store.fact("mbb_duration").answer in reply.text
+
+
+def test_the_same_answer_for_the_next_procedure_says_it_is_the_same(store, settings) -> None:
+    """ "What about the block, same thing?" right after the facet injection's pain answer:
+    the same facts answer, and the reply says so; not when they differ or don't cover it."""
+    pain = ask(store, settings, "ask_pain", "does the facet joint injection hurt?", ["fji"])
+    same = follow_up(store, settings, pain, "what about the block, same thing?", ["mbb"], "fji")
+    assert same.text.startswith("The same as for the facet joint injection.")
+    assert same.fact_ids == pain.fact_ids
+    medicine = ask(store, settings, "ask_medication", "what is in the facet injection?", ["fji"])
+    block = follow_up(store, settings, medicine, "and the block?", ["mbb"], "fji")
+    assert "The same as" not in block.text
+    recovery = ask(store, settings, "ask_recovery", "recovery after a block?", ["mbb"])
+    ablation = follow_up(store, settings, recovery, "and after the ablation?", ["rfa"], "mbb")
+    assert "The same as" not in ablation.text and "don't cover" in ablation.text
+    # A question of its own on the same procedure says nothing of the kind.
+    again = follow_up(store, settings, pain, "and the facet one?", ["fji"], "fji")
+    assert "The same as" not in again.text

@@ -142,6 +142,26 @@ def _shared(store: FactStore, facts: Sequence[Fact], scope: Sequence[str]) -> st
     return f"The same for both {spoken_list([store.procedures[p].short for p in covered])}: "
 
 
+def same_as_before(
+    store: FactStore, reply: Reply, procedure: Optional[str], before: Optional[str]
+) -> str:
+    """'The same as for the facet joint injection.' when every fact of `reply`, the
+    answer for `procedure`, also answers for the procedure `before` it; else ''. Not
+    for a topic whose facts say how the procedures relate, nor when the facts are not
+    about `procedure` ("the articles don't cover this for RFA")."""
+    facts = [store.fact(fact_id) for fact_id in reply.fact_ids]
+    if before not in store.procedures or not facts or procedure in (None, before):
+        return ""
+    if any(store.topics[fact.topic].relates_procedures for fact in facts):
+        return ""
+    if not all(
+        fact.is_about(before) and fact.is_about(procedure) and GENERAL not in fact.procedures
+        for fact in facts
+    ):
+        return ""
+    return f"The same as for the {store.procedures[before].name}."
+
+
 def _join(facts: Sequence[Fact]) -> str:
     return " ".join(fact.answer for fact in facts)
 

@@ -347,6 +347,10 @@ def answer_question(
             )
             reply = answers.with_reasons(store, reply, reasons)
     notes = [confirmed.reply(verdict), assumed_names_note(entities, text, store), lead]
+    if not compare and last_topic == topic.id and procedure != current_procedure:
+        # "What about the block, same thing?" right after the facet injection's answer:
+        # when the same facts answer for both, say so.
+        notes.append(answers.same_as_before(store, reply, procedure, current_procedure))
     if store.is_personal(text) or (plan or {}).get("reason") == intents.PERSONAL_FACT_REASON:
         notes.append(answers.personal_note(settings))
     note = " ".join(n for n in notes if n)

@@ -103,6 +103,7 @@ def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None
         "can the ablation paralyze you?",
         # A question after another sentence, or after a dash, is still a question.
         "No fever and no redness. How long is the injection spot sore after a facet shot?",
+        "What should I watch for after the block? like is a fever something to worry about?",
         "no fever, nothing like that, just curious - how long is the injection spot sore"
         " after a facet shot?",
     ],
@@ -121,6 +122,7 @@ def test_questions_about_a_sign_get_the_safety_net(detector, text) -> None:
         "i feel fine right now but my legs went numb since the shot",
         # The sign in front of the patient, asked about.
         "I had the block. How long does the site stay red and hot like this?",
+        "the site has discharge coming out",
     ],
 )
 def test_feeling_unwell_now_beside_a_question_still_alarms(detector, text) -> None:
@@ -132,7 +134,13 @@ def test_a_carer_writing_about_someone_now_is_an_emergency(detector) -> None:
 
 
 def test_everyday_ache_and_other_senses_find_nothing(detector) -> None:
-    for text in ("standing in line makes my legs ache", "what temperature does the probe reach"):
+    for text in (
+        "standing in line makes my legs ache",
+        "what temperature does the probe reach",
+        # Leaving hospital, not fluid from the site.
+        "is mbb and fji the same thing? my discharge papers list both",
+        "I was discharged from the clinic at noon, does the block hurt after?",
+    ):
         assert detector.assess(text).findings == ()
 
 

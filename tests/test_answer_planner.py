@@ -277,3 +277,20 @@ def test_a_personal_question_close_to_a_fact_gets_it(planner, encoder) -> None:
     # Far from any fact, or a bare decision with no story: personal.
     assert planned("should I go ahead with it next month or wait?").intent == "ask_personal_advice"
     assert planned("should i get the injection").intent == "ask_personal_advice"
+
+
+def test_an_unread_question_about_the_patients_own_decision_goes_to_the_care_team(
+    planner, encoder
+) -> None:
+    """Below the fallback bar, a message asking the patient's own decision ("can I still
+    do the facet joint injection?", `personal_cues`) goes to the care team, not back to
+    the patient to rephrase; one asking nothing of the kind still falls back."""
+    unread = [{"name": "ask_purpose", "confidence": 0.05}]
+
+    def planned(text: str):
+        vector, neutral = encoder.encode([text, planner.facts.neutral(text)])
+        return planner.plan(vector, unread, neutral, text)
+
+    result = planned("I had chest pain last month but was cleared. Can I still do the injection?")
+    assert result.intent == "ask_personal_advice" and result.reason == "personal cue"
+    assert planned("blorp the zingle wham").intent == "nlu_fallback"

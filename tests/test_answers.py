@@ -690,6 +690,7 @@ def test_and_then_what_asks_what_comes_after_the_last_answer(store, settings) ->
     # after the procedure.
     assert then("pain", "and then what?").topic == "next_steps"
     assert then("recovery", "what happens next?").topic == "next_steps"
+    assert then("what_is", "what happens if it works?").topic == "next_steps"
     # A topic with no `then`: the classifier's intent stands.
     assert then("facet_joints", "and then what?", "ask_recovery").topic == "recovery"
     assert store.sequel_topic("what's next?", None) is None

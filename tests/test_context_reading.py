@@ -88,6 +88,9 @@ def test_a_sure_reading_a_named_procedure_or_another_kind_keeps_its_own() -> Non
     worded = parse("ask_pain", 0.3, answer_plan={"best_fact_similarity": 0.95})
     loose = parse("ask_pain", 0.3, answer_plan={"best_fact_similarity": 0.7})
     assert context.may_replace(loose, TOPICS)
+    # Personal only by a cue in a message the classifier could not read: unsure too.
+    cue = parse("ask_personal_advice", 0.1, answer_plan={"reason": "personal cue"})
+    assert context.may_replace(cue, TOPICS)
     for own in [sure, named, worded, *kinds]:
         assert not context.may_replace(own, TOPICS)
         assert context.merged(own, in_context, TOPICS) == own

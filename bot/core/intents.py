@@ -23,3 +23,7 @@ ELABORATE = "ask_more"
 # block worked for 6 hours and now it's back, did it fail?"): the responder says first that
 # only the care team can decide for the patient.
 PERSONAL_FACT_REASON = "personal, fact match"
+# The answer planner's reason when a message it could not read asks the patient's own
+# decision ("can I still do the injection?"): care team, unless read with the question
+# before it ("what if it doesn't help?" - "so what else could it be") it is a topic.
+PERSONAL_CUE_REASON = "personal cue"

@@ -92,10 +92,14 @@ def may_replace(
     if nothing_to_explain and _intent(own) == intents.ELABORATE:
         return True
     confidence = float((own.get("intent") or {}).get("confidence") or 0.0)
-    fact = float((own.get("answer_plan") or {}).get("best_fact_similarity") or 0.0)
-    if _intent(own) in topic_intents and fact >= OWN_FACT_AT_LEAST:
+    plan = own.get("answer_plan") or {}
+    if _intent(own) in topic_intents and float(plan.get("best_fact_similarity") or 0) >= (
+        OWN_FACT_AT_LEAST
+    ):
         return False
-    return confidence < UNSURE_BELOW and _intent(own) in topic_intents | REPLACEABLE
+    # Unread but for a personal cue ("so what else could it be?"): unsure too.
+    unread = plan.get("reason") == intents.PERSONAL_CUE_REASON
+    return confidence < UNSURE_BELOW and (_intent(own) in topic_intents | REPLACEABLE or unread)
 
 
 def merged(

@@ -326,6 +326,10 @@ class AnswerPlanner:
                 and best_any >= settings.rescue_similarity
             ):
                 return self._topic_plan(best_topic, confidence, scored, best_any, "fact match")
+            if store.is_personal(question):
+                # "I had chest pain last month but I was cleared. Can I still do the facet
+                # joint injection?": unread, but plainly the patient's own decision.
+                return Plan(intents.PERSONAL_ADVICE, confidence, (), intents.PERSONAL_CUE_REASON)
             return Plan(intents.FALLBACK, confidence)
         if intent == intents.UNCOVERED and self._covered_after_all(
             ranking, best_topic, best_any, question, confidence

@@ -84,14 +84,17 @@ def test_a_sure_reading_a_named_procedure_or_another_kind_keeps_its_own() -> Non
         parse(intent, 0.3)
         for intent in ("ask_follow_up", "red_flag", "greet", "ask_personal_advice", "thanks")
     ]
-    # A guess with a fact said almost word for word ("so is it surgery?": outpatient).
+    # A guess with a fact said almost word for word ("so is it surgery?": outpatient),
+    # at the store's bar.
     worded = parse("ask_pain", 0.3, answer_plan={"best_fact_similarity": 0.95})
     loose = parse("ask_pain", 0.3, answer_plan={"best_fact_similarity": 0.7})
-    assert context.may_replace(loose, TOPICS)
+    assert context.may_replace(loose, TOPICS, says_a_fact_at=0.9)
+    assert not context.may_replace(worded, TOPICS, says_a_fact_at=0.9)
+    assert context.merged(worded, in_context, TOPICS, says_a_fact_at=0.9) == worded
     # Personal only by a cue in a message the classifier could not read: unsure too.
     cue = parse("ask_personal_advice", 0.1, answer_plan={"reason": "personal cue"})
     assert context.may_replace(cue, TOPICS)
-    for own in [sure, named, worded, *kinds]:
+    for own in [sure, named, *kinds]:
         assert not context.may_replace(own, TOPICS)
         assert context.merged(own, in_context, TOPICS) == own
 

@@ -347,7 +347,7 @@ def answer_question(
             )
             reply = answers.with_reasons(store, reply, reasons)
     notes = [confirmed.reply(verdict), assumed_names_note(entities, text, store), lead]
-    if not compare and last_topic == topic.id and procedure != current_procedure:
+    if not compare and last_topic == topic.id:
         # "What about the block, same thing?" right after the facet injection's answer:
         # when the same facts answer for both, say so.
         notes.append(answers.same_as_before(store, reply, procedure, current_procedure))

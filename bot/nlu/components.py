@@ -108,11 +108,11 @@ class ProcedureEntityExtractor(_BuiltFromConfig, EntityExtractorMixin):
         return [SpacyNLP]
 
     def process(self, messages: List[Message]) -> List[Message]:
+        followers = shared_fact_store().get().name_followers
         for message in messages:
             doc = message.get(SPACY_DOCS[TEXT])
             if doc is None:
                 continue
-            followers = shared_fact_store().get().name_followers
             found = [
                 {
                     "entity": PROCEDURE_LABEL,

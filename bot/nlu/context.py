@@ -49,11 +49,6 @@ UNSURE_BELOW = 0.6
 # more" ("who gets that?" after "what's RFA?" is who is a candidate; tuning +1, none
 # lost). Follow-ups, greetings, personal questions, red flags and the rest keep theirs.
 REPLACEABLE = frozenset({intents.FALLBACK, intents.UNCOVERED, intents.ELABORATE})
-# ...but not a topic guessed with one of its facts almost word for word: "so is it
-# surgery?" after "what is a block used for?" is the outpatient fact (similarity 1.0),
-# not what the block is for. The bar of `context_prior.unless_fact_at_least` in
-# data/facts.yml, which keeps such a guess from leaning to the last answer's topic.
-OWN_FACT_AT_LEAST = 0.9
 # The slot that holds the topic of the last answer (set by the actions).
 LAST_TOPIC_SLOT = "topic"
 
@@ -79,12 +74,19 @@ def _intent(parse: Mapping[str, Any]) -> Optional[str]:
 
 
 def may_replace(
-    own: Mapping[str, Any], topic_intents: AbstractSet[str], nothing_to_explain: bool = False
+    own: Mapping[str, Any],
+    topic_intents: AbstractSet[str],
+    nothing_to_explain: bool = False,
+    says_a_fact_at: Optional[float] = None,
 ) -> bool:
     """True when a message's own reading may give way to the reading in context: it is a
     topic, the fallback, "not covered" or "tell me more", guessed unsurely, or "tell me
     more" when no answer came before to explain (`nothing_to_explain`), and the message
-    names no procedure (a named procedure says what it is about)."""
+    names no procedure (a named procedure says what it is about). A topic guessed with
+    one of its facts at least `says_a_fact_at` close keeps its reading: "so is it
+    surgery?" after "what is a block used for?" is the outpatient fact (1.0), not what
+    the block is for (the store's `context_prior.unless_fact_at_least`, the same bar that
+    keeps such a guess from leaning to the last answer's topic)."""
     if any(entity.get("entity") == "procedure" for entity in own.get("entities") or ()):
         return False
     # "Why?" with no answer before it to explain ("my doctor wants two blocks." - "why?")
@@ -93,9 +95,8 @@ def may_replace(
         return True
     confidence = float((own.get("intent") or {}).get("confidence") or 0.0)
     plan = own.get("answer_plan") or {}
-    if _intent(own) in topic_intents and float(plan.get("best_fact_similarity") or 0) >= (
-        OWN_FACT_AT_LEAST
-    ):
+    fact = float(plan.get("best_fact_similarity") or 0.0)
+    if says_a_fact_at is not None and _intent(own) in topic_intents and fact >= says_a_fact_at:
         return False
     # Unread but for a personal cue ("so what else could it be?"): unsure too.
     unread = plan.get("reason") == intents.PERSONAL_CUE_REASON
@@ -107,10 +108,11 @@ def merged(
     in_context: Mapping[str, Any],
     topic_intents: AbstractSet[str],
     nothing_to_explain: bool = False,
+    says_a_fact_at: Optional[float] = None,
 ) -> Dict[str, Any]:
     """`own` parse data, with the reading in context's intent and facts when `own` may be
-    replaced and that reading is a topic (or "not covered")."""
-    if not may_replace(own, topic_intents, nothing_to_explain):
+    replaced (`may_replace`) and that reading is a topic (or "not covered")."""
+    if not may_replace(own, topic_intents, nothing_to_explain, says_a_fact_at):
         return dict(own)
     if _intent(in_context) not in topic_intents | {intents.UNCOVERED}:
         return dict(own)

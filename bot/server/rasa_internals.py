@@ -309,11 +309,14 @@ def _parse_in_context(original: Callable[..., Dict[str, Any]]) -> Callable:
     ) -> Dict[str, Any]:
         own = original(self, message, tracker, only_output_properties)
         nothing_to_explain = _last_topic(tracker) is None
+        store = _fact_store()
+        prior = store.context_prior
+        bar = prior.unless_fact_at_least if prior is not None else None
         if not _has_answer_planner(self) or not context.may_replace(
-            own, _topic_intents(), nothing_to_explain
+            own, _topic_intents(), nothing_to_explain, bar
         ):
             return own
-        if _fact_store().starts_new_subject(message.text or ""):
+        if store.starts_new_subject(message.text or ""):
             # "Switching gears: ...": the patient says it stands on its own.
             return own
         text = context.text_in_context(previous_question(tracker), message.text or "")
@@ -322,7 +325,7 @@ def _parse_in_context(original: Callable[..., Dict[str, Any]]) -> Callable:
         joined = copy.copy(message)
         joined.text = text
         in_context = original(self, joined, tracker, only_output_properties)
-        return context.merged(own, in_context, _topic_intents(), nothing_to_explain)
+        return context.merged(own, in_context, _topic_intents(), nothing_to_explain, bar)
 
     setattr(_parse_message_with_graph, _MARK, True)
     _parse_message_with_graph.__wrapped__ = original  # type: ignore[attr-defined]

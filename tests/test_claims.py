@@ -76,11 +76,19 @@ VERDICTS.update({"Yes.": (True, "question"), "No.": (False, "question")})
         # A name with a thing in it says nothing by itself ("burning" is no claim here).
         ("and the nerve burning - is that a test too?", NOT_QUITE),
         ("the facet shot uses heat and the block uses numbing medicine, right?", NOT_QUITE),
+        # "Just" numbing is false of what uses heat, though the articles name no medicine
+        # for it.
+        ("so the ablation is basically just another numbing injection like the block?", NOT_QUITE),
+        ("ok so the facet injection is steroid + numbing med and the block is only numbing med?", YES),
+        # Only the facet joint injection's steroid calms inflammation.
+        ("does the nerve block calm down inflammation like the facet injection does?", "No."),
+        ("the facet shot reduces the inflammation, right?", YES),
         # Yes-or-no questions get a plain yes or no.
         ("does the nerve block have a steroid in it?", "No."),
         ("Do both the facet injection and the nerve block contain a steroid?", "No."),
         ("is the facet shot done as an outpatient?", "Yes."),
         ("My sister had one last year. Does RFA use heat?", "Yes."),
+        ("Ablation vs facet injection, are they both treatments?", "Yes."),
     ],
 )
 def test_a_settled_statement_gets_its_yes_or_no(checker, text, reply) -> None:
@@ -106,6 +114,8 @@ def test_a_settled_statement_gets_its_yes_or_no(checker, text, reply) -> None:
         "so the nerve block is just a test, right?",
         # The articles give no medicine for RFA.
         "RFA uses a steroid, right?",
+        "does RFA reduce inflammation?",
+        "After my surgery, is RFA a test?",
         # Said of something not named, or a name with nothing said of it.
         "so the block is a test and the burning is the real deal, right?",
         "the facet shot has steroid and the block too, right?",

@@ -201,15 +201,19 @@ class Claims:
 
     def _holds(self, thing: Thing, procedure: str, only: bool, strict: bool) -> Optional[bool]:
         """Whether `thing` holds for `procedure`; with `only`, also that no other thing
-        of its kind does ("the block is only numbing medicine"). A thing that holds in
+        of its kind does ("the block is only numbing medicine"), so "only" is false where
+        another thing of the kind holds even if the articles leave this one open. A thing that holds in
         part leaves a `strict` "only" unjudged ("just a test?": mostly, it eases pain for
         a while too) and does not count against "mainly"."""
         value = thing.holds(procedure)
-        if not only or not value:
+        if not only or value is False:
             return value
         others = [t for t in self.things if t.kind == thing.kind and t is not thing]
         if any(other.holds(procedure) for other in others):
+            # "RFA is just numbing medicine": it uses heat, whatever else it may hold.
             return False
+        if value is None:
+            return None
         if strict and any(procedure in other.partly_for for other in others):
             return None
         return True

@@ -43,6 +43,13 @@ _QUESTION_WORD = (
 _ASKS = re.compile(
     r"^(?:(?:so|and|but|ok|okay|anyway|also|well|then|now|\d[).])[, ]+)*" + _QUESTION_WORD, re.I
 )
+# ...or asks indirectly, perhaps after a clause: "I don't have one, just asking what the
+# normal aftereffects are", "I was wondering how long the block lasts".
+_ASKS_INDIRECTLY = re.compile(
+    r"(?:^|[,;:] |\s-+\s)(?:(?:just|i'?m|i am|i was|im|really|mostly|only)\s+)*"
+    r"(?:asking|wondering|curious)(?: about)?[, ]+" + _QUESTION_WORD,
+    re.I,
+)
 # "and" ("plus", "and also") before a word that starts a question: "is it a test, and
 # what happens next?".
 _JOINS_QUESTION = re.compile(r",?\s+(?:and|&|plus)\s+(?:also\s+)?(?=" + _QUESTION_WORD + ")", re.I)
@@ -69,6 +76,11 @@ def points_back(text: str) -> bool:
     """True when `text` has a word pointing back at something said before ("is that
     normal?", "who gets it?")."""
     return _POINTS_BACK.search(text) is not None
+
+
+def _asks(sentence: str) -> bool:
+    """True when a sentence without its "?" still asks (`_ASKS`, `_ASKS_INDIRECTLY`)."""
+    return bool(_ASKS.match(sentence) or _ASKS_INDIRECTLY.search(sentence))
 
 
 def _sentences(text: str) -> List[Tuple[int, int]]:
@@ -103,7 +115,7 @@ def question_span(
     last = questions[-1] if questions else len(sentences) - 1
     # A question typed without its "?" after the last one that has it is the question.
     for later in range(last + 1, len(sentences)):
-        if _ASKS.match(text[sentences[later][0] : sentences[later][1]]):
+        if _asks(text[sentences[later][0] : sentences[later][1]]):
             last = later
     start, end = sentences[last]
     question = text[start:end]
@@ -152,7 +164,7 @@ def question_sentences(text: str) -> List[Tuple[int, int]]:
     is read with it, as one."""
     questions: List[Tuple[int, int]] = []
     for start, end in _sentences(text):
-        if text[end - 1] != "?" and not _ASKS.match(text[start:end]):
+        if text[end - 1] != "?" and not _asks(text[start:end]):
             continue
         if questions and _RESTATES.match(text[start:end]):
             questions[-1] = (questions[-1][0], end)

@@ -79,7 +79,10 @@ VERDICTS.update({"Yes.": (True, "question"), "No.": (False, "question")})
         # "Just" numbing is false of what uses heat, though the articles name no medicine
         # for it.
         ("so the ablation is basically just another numbing injection like the block?", NOT_QUITE),
-        ("ok so the facet injection is steroid + numbing med and the block is only numbing med?", YES),
+        (
+            "ok so the facet injection is steroid + numbing med and the block is only numbing med?",
+            YES,
+        ),
         # Only the facet joint injection's steroid calms inflammation.
         ("does the nerve block calm down inflammation like the facet injection does?", "No."),
         ("the facet shot reduces the inflammation, right?", YES),

@@ -124,3 +124,18 @@ def test_a_question_mark_inside_brackets_does_not_end_the_sentence() -> None:
     )
     # One sentence: read whole, not cut at "(rfa?".
     assert question_of(text, 12, 6) is None
+
+
+def test_an_indirect_question_after_the_last_question_mark_is_the_focus() -> None:
+    text = (
+        "is a fever after a facet injection a thing? I don't have one, just asking what "
+        "the usual aftereffects are"
+    )
+    assert (
+        question_of(text, 12, 6) == "I don't have one, just asking what the usual aftereffects are"
+    )
+    story = "My back hurts most days. I was wondering how long the block lasts"
+    assert question_of(story, 12, 6) == "I was wondering how long the block lasts"
+    # Someone else asking is no question of the patient's.
+    told = "My friend had one. She was asking around about it. Does the block hurt?"
+    assert question_of(told, 12, 6) == "Does the block hurt?"

@@ -202,9 +202,9 @@ class Claims:
     def _holds(self, thing: Thing, procedure: str, only: bool, strict: bool) -> Optional[bool]:
         """Whether `thing` holds for `procedure`; with `only`, also that no other thing
         of its kind does ("the block is only numbing medicine"), so "only" is false where
-        another thing of the kind holds even if the articles leave this one open. A thing that holds in
-        part leaves a `strict` "only" unjudged ("just a test?": mostly, it eases pain for
-        a while too) and does not count against "mainly"."""
+        another thing of the kind holds even if the articles leave this one open. A thing
+        that holds in part leaves a `strict` "only" unjudged ("just a test?": mostly, it
+        eases pain for a while too) and does not count against "mainly"."""
         value = thing.holds(procedure)
         if not only or value is False:
             return value

@@ -302,3 +302,56 @@ def test_token_features_are_dropped_only_before_a_diet_that_cannot_read_them() -
     assert not diet.get("use_masked_language_model", False)
     assert names.count("DIETClassifier") == 1
     assert not any("ResponseSelector" in name for name in names)
+
+
+def test_canonical_names_keep_what_a_name_says_about_the_medicine_from_the_classifier(
+    nlp,
+) -> None:
+    """ "The steroid shot or the numbing test" asks which lasts longer, not about the
+    medicines: the featurizers read each procedure by its own name."""
+    from rasa.nlu.constants import TOKENS_NAMES
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+
+    from bot.nlu.components import CanonicalNames, featurized_text, question_text
+
+    text = "which gives longer relief, the steroid shot or the numbing test?"
+    message = message_with_doc(nlp, text)
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
+    CanonicalNames().process([message])
+    words = [token.text for token in message.get(TOKENS_NAMES[TEXT])]
+    assert words == [
+        *["which", "gives", "longer", "relief", "the", "facet", "joint", "injection"],
+        *["or", "the", "medial", "branch", "block"],
+    ]
+    assert featurized_text(message) == (
+        "which gives longer relief, the facet joint injection or the medial branch block?"
+    )
+    # What was typed stays: the question, the text and the entities are the patient's.
+    assert question_text(message) == text and message.get(TEXT) == text
+
+
+def test_canonical_names_leave_a_message_without_names_alone(nlp) -> None:
+    from rasa.nlu.constants import TOKENS_NAMES
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+
+    from bot.nlu.components import CanonicalNames, featurized_text
+
+    message = message_with_doc(nlp, "does the steroid raise blood sugar?")
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
+    before = [token.text for token in message.get(TOKENS_NAMES[TEXT])]
+    CanonicalNames().process([message])
+    assert [token.text for token in message.get(TOKENS_NAMES[TEXT])] == before
+    assert featurized_text(message) == message.get(TEXT)
+
+
+def test_a_plural_name_stays_plural(nlp) -> None:
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+
+    from bot.nlu.components import CanonicalNames, featurized_text
+
+    message = message_with_doc(nlp, "why two blocks before zapping the nerves?")
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
+    CanonicalNames().process([message])
+    assert (
+        featurized_text(message) == "why two medial branch blocks before radiofrequency ablation?"
+    )

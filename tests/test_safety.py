@@ -81,6 +81,7 @@ def test_a_drugs_known_effect_is_no_warning_sign(detector) -> None:
         ("I had dark thoughts when the pain peaked, but that has passed now", "resolved"),
         ("I fear the ablation may leave my legs weak someday", "hypothetical"),
         ("back in college my legs gave out under me during a game", "past"),
+        ("had a fever last week from the flu, all good now. is the block a test?", "resolved"),
         ("Back in college I pulled a muscle and my legs gave out for a week.", "past"),
     ],
 )
@@ -102,16 +103,35 @@ def test_signs_that_are_not_present_get_no_alarm(detector, text, reason) -> None
         # The sign is the question's own verb: the question still holds.
         "can the ablation paralyze you?",
         # A question after another sentence, or after a dash, is still a question.
-        "No fever and no redness. How long is the injection spot sore after a facet shot?",
+        "I feel great today. Is a fever after the facet shot something to worry about?",
         "What should I watch for after the block? like is a fever something to worry about?",
-        "no fever, nothing like that, just curious - how long is the injection spot sore"
-        " after a facet shot?",
+        "just curious - is a fever after the facet shot a bad sign?",
     ],
 )
 def test_questions_about_a_sign_get_the_safety_net(detector, text) -> None:
     verdict = detector.assess(text)
     assert verdict.status == safety.MENTIONED and verdict.urgency is None
     assert verdict.safety_net and "now" not in verdict.safety_net.split()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A sign is a whole word: "hot" inside "shot", "red" inside "tired", "ooz" inside
+        # "chooze", "I'll kill" inside "still kills" are none.
+        "No fever and no redness. How long is the injection spot sore after a facet shot?",
+        "no fever, nothing like that, just curious - how long is the injection spot sore"
+        " after a facet shot?",
+        "whats the medicine in the shot where they put the steroid in the joint?",
+        "how dey chooze between the two shots?",
+        "my back still kills me, does the block help?",
+        "I'm so tired where the needle went in, is that the numbing?",
+    ],
+)
+def test_a_sign_inside_another_word_is_no_sign(detector, text) -> None:
+    verdict = detector.assess(text)
+    assert verdict.urgency is None
+    assert verdict.status != safety.PRESENT
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,13 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def from_word_start(pattern: str) -> str:
+    """`pattern`, matching only from the start of a word: "hot" is no sign inside "shot",
+    nor "I'll kill" inside "my back still kills me". A negation glued to its verb
+    ("doesn't recognise me") may still start one."""
+    return rf"(?:(?<![a-z0-9])|(?=n'?t\b))(?:{pattern})"
+
+
 def _context_rules(rules: Sequence[ModifierRule]) -> List[Any]:
     from medspacy.context import ConTextRule
 
@@ -122,7 +129,7 @@ class Detector:
         )
         matcher.add(
             [
-                TargetRule(concept.id, concept.id, pattern=pattern)
+                TargetRule(concept.id, concept.id, pattern=from_word_start(pattern))
                 for concept in rules.concepts
                 for pattern in concept.patterns
             ]

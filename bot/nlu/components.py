@@ -20,7 +20,6 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS, TOKENS_NAMES
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
-from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -54,8 +53,6 @@ from bot.nlu.spacy_pipeline import PROCEDURE_LABEL
 logger = logging.getLogger(__name__)
 
 SENTENCE_VECTOR_KEY = "sentence_vector"
-# The question with procedures named by their own names, for the featurizers only.
-CANONICAL_TEXT_KEY = "canonical_text"
 # The question of a long message (bot/nlu/focus.py), in the parse output: the actions
 # look for subjects the articles don't cover in the question, not in the story before it.
 QUESTION_KEY = "question_text"
@@ -155,14 +152,8 @@ def shared_fact_store() -> ReloadingFactStore:
 
 
 def question_text(message: Message) -> str:
-    """What the planner reads: a long message's question, else its text."""
+    """What the featurizers and the planner read: a long message's question, else its text."""
     return message.get(QUESTION_KEY) or message.get(TEXT) or ""
-
-
-def featurized_text(message: Message) -> str:
-    """What the sentence encoder reads: `question_text` with every procedure named by
-    its own name (`CanonicalNames`)."""
-    return message.get(CANONICAL_TEXT_KEY) or question_text(message)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -207,80 +198,6 @@ class QuestionFocus(_SameOnEveryMessage, _BuiltFromConfig):
                 message.set(TOKENS_NAMES[TEXT], kept)
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
-class CanonicalNames(_SameOnEveryMessage, _BuiltFromConfig):
-    """Names each procedure by its own name ("facet joint injection") for the featurizers.
-
-    Patients name a procedure by what it holds or does: "the steroid shot", "a numbing
-    test", "the shot where they put steroid into the joint". Read as words, such a name
-    sounds like a question about the medicine, and "which gives longer relief, the
-    steroid shot or the nerve test?" was read as one. Which procedure is meant is the
-    entity's job; the classifier and the sentence vector read the question with each
-    name the EntityRuler found spelled the one way. Placed after `QuestionFocus` (only the
-    question's tokens are replaced) and before the featurizers; done the same way on
-    training examples. The message's text, its entities and the question stay as typed.
-    """
-
-    def _apply(self, messages: List[Message]) -> None:
-        store = shared_fact_store().get()
-        followers = store.name_followers
-        for message in messages:
-            doc = message.get(SPACY_DOCS[TEXT])
-            tokens = message.get(TOKENS_NAMES[TEXT])
-            if doc is None or not tokens:
-                continue
-            names = []
-            for ent in doc.ents:
-                if ent.label_ != PROCEDURE_LABEL or ent.ent_id_ not in store.procedures:
-                    continue
-                end = _name_end(ent, followers)
-                name = store.procedures[ent.ent_id_].name
-                # "Why two blocks?": the number stays in the name.
-                last = (ent.doc.text[ent.start_char : end].split() or [""])[-1]
-                if last.endswith("s") and last[:-1] in _PLURAL_OF:
-                    name += "s"
-                names.append((ent.start_char, end, name))
-            if names:
-                _name_canonically(message, tokens, names)
-
-
-# The words whose plural makes a procedure's name plural ("the blocks", "facet shots"),
-# unlike a description's last word ("the one on the nerves").
-_PLURAL_OF = frozenset(
-    {"block", "blok", "shot", "injection", "ablation", "test", "one", "treatment", "procedure"}
-    | {"fji", "mbb", "rfa", "inj"}
-)
-
-
-def _name_canonically(
-    message: Message, tokens: List[Token], names: List[Tuple[int, int, str]]
-) -> None:
-    """Replace the tokens of each name (start, end, canonical name) inside the kept
-    tokens, and write the focused text with the names replaced."""
-    text = message.get(TEXT) or ""
-    # A long message's question (`QuestionFocus`), else all of it.
-    first, last = (tokens[0].start, tokens[-1].end) if message.get(QUESTION_KEY) else (0, len(text))
-    inside = [(start, end, name) for start, end, name in names if start >= first and end <= last]
-    if not inside:
-        return
-    replaced: List[Token] = []
-    for token in tokens:
-        name = next((n for n in inside if n[0] <= token.start and token.end <= n[1]), None)
-        if name is None:
-            replaced.append(token)
-        elif token.start == min(t.start for t in tokens if name[0] <= t.start < name[1]):
-            replaced.extend(
-                Token(word, token.start, token.end, lemma=word) for word in name[2].split()
-            )
-    message.set(TOKENS_NAMES[TEXT], replaced)
-    pieces, at = [], first
-    for start, end, name in sorted(inside):
-        pieces.extend([text[at:start], name])
-        at = end
-    pieces.append(text[at:last])
-    message.set(CANONICAL_TEXT_KEY, "".join(pieces))
-
-
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEncoderFeaturizer(_SameOnEveryMessage, DenseFeaturizer, GraphComponent):
     """Adds the message's all-MiniLM-L6-v2 vector as dense sentence features.
@@ -305,7 +222,7 @@ class SentenceEncoderFeaturizer(_SameOnEveryMessage, DenseFeaturizer, GraphCompo
         return cls(execution_context.node_name, config)
 
     def _apply(self, messages: List[Message]) -> None:
-        texts = [featurized_text(message) for message in messages]
+        texts = [question_text(message) for message in messages]
         wanted = [i for i, text in enumerate(texts) if isinstance(text, str) and text.strip()]
         if not wanted:
             return
@@ -416,7 +333,7 @@ class AnswerPlannerComponent(GraphComponent):
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         vectors = [m.get(SENTENCE_VECTOR_KEY) for m in examples]
         if any(vector is None for vector in vectors):
-            vectors = list(shared_encoder().encode([featurized_text(m) for m in examples]))
+            vectors = list(shared_encoder().encode([question_text(m) for m in examples]))
         intents = [m.get(INTENT) for m in examples]
         with self._model_storage.write_to(self._resource) as directory:
             np.save(directory / "vectors.npy", np.stack(vectors).astype(np.float32))

@@ -859,6 +859,21 @@ def test_what_comes_next_after_a_failed_block_yields_to_no_relief(store) -> None
         assert store.intent_meant("ask_next_steps", working, []) == "ask_next_steps"
 
 
+def test_where_the_needle_goes_yields_from_the_x_ray_to_what_it_is(store) -> None:
+    """ "Where do they put the needle for the block?" read as the X-ray asks where the
+    block acts; seeing the way there stays the X-ray. `yielded_intent` tells a yield
+    (the planner's confidence carries over) from a missing requirement."""
+    for where in (
+        "where do they put the needle for a medial branch block?",
+        "where does the needle go for the block",
+    ):
+        assert store.yielded_intent("ask_imaging", where) == "ask_what_is"
+        assert store.intent_meant("ask_imaging", where, []) == "ask_what_is"
+    for seeing in ("do they use an x-ray to see where they put the needle?", "is it guided?"):
+        assert store.yielded_intent("ask_imaging", seeing) is None
+    assert store.yielded_intent("ask_pain", "where do they put the needle?") is None
+
+
 def test_which_one_compares_the_two_procedures_the_conversation_was_about(store, settings) -> None:
     """ "And which one do they do first?" after a question on the block, then one on
     RFA, with no side-by-side answer before: those two, not the usual pair."""

@@ -153,6 +153,13 @@ def test_misspelled_names_are_recognised_but_ordinary_words_are_not(nlp) -> None
         message = message_with_doc(nlp, text)
         ProcedureEntityExtractor().process([message])
         assert [e["value"] for e in message.get("entities")] == [expected]
+    for text, expected in (
+        ("which lasts longer, the cortisone one or getting the nerves burned", ["fji", "rfa"]),
+        ("is the one with cortisone the test?", ["fji"]),
+    ):
+        message = message_with_doc(nlp, text)
+        ProcedureEntityExtractor().process([message])
+        assert [e["value"] for e in message.get("entities")] == expected
     message = message_with_doc(nlp, "the facts about my joint and a branch")
     ProcedureEntityExtractor().process([message])
     assert message.get("entities") in (None, [])

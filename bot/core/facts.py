@@ -382,10 +382,7 @@ class FactStore:
             and self.uncovered_subject(text) is None
         ):
             return self.topics[self.statement_topic].intent
-        topic = self.topic_for_intent(intent or "")
-        if topic is not None and topic.yields_when is not None and topic.yields_to:
-            if topic.yields_when.search(text):
-                intent = self.topics[topic.yields_to].intent
+        intent = self.yielded_intent(intent, text) or intent
         if intent is None or self._meets_requirement(intent, text):
             return intent
         for item in ranking:
@@ -393,6 +390,16 @@ class FactStore:
             if self.topic_for_intent(name) is not None and self._meets_requirement(name, text):
                 return name
         return intent
+
+    def yielded_intent(self, intent: Optional[str], text: str) -> Optional[str]:
+        """The intent `intent`'s topic `yields_to` when `text` says so ("where does the
+        needle go for the block?" read as the X-ray asks what the block is), else None."""
+        topic = self.topic_for_intent(intent or "")
+        if topic is None or topic.yields_when is None or not topic.yields_to:
+            return None
+        if not topic.yields_when.search(text):
+            return None
+        return self.topics[topic.yields_to].intent
 
     def bridge_for(self, topic: str, procedure: str) -> List[Fact]:
         """The facts that answer `topic` for a procedure its own facts don't speak of

@@ -401,16 +401,24 @@ class AnswerPlannerComponent(GraphComponent):
                 # "What if it works?" is no "what if it doesn't help?" (a topic's
                 # `requires`): the next topic of the ranking, with its own confidence;
                 # "I'm getting a block on Friday" asks nothing the articles leave out.
-                confidence = next(
-                    (
-                        float(item.get(PREDICTED_CONFIDENCE_KEY) or 0)
-                        for item in ranking
-                        if item.get(INTENT_NAME_KEY) == meant
-                    ),
-                    plan.confidence,
+                # A topic giving way to another by the question's words (`yields_to`)
+                # hands on the plan's own confidence: the reading was as sure as before.
+                yielded = meant == facts.store.yielded_intent(plan.intent, asked)
+                confidence = (
+                    plan.confidence
+                    if yielded
+                    else next(
+                        (
+                            float(item.get(PREDICTED_CONFIDENCE_KEY) or 0)
+                            for item in ranking
+                            if item.get(INTENT_NAME_KEY) == meant
+                        ),
+                        plan.confidence,
+                    )
                 )
                 _force_intent(message, meant, confidence=confidence)
-                message.set(PLAN_KEY, {"intent": meant, "reason": "requires"}, True)
+                reason = "yields" if yielded else "requires"
+                message.set(PLAN_KEY, {"intent": meant, "reason": reason}, True)
                 continue
             _force_intent(message, plan.intent, confidence=plan.confidence)
             message.set(PLAN_KEY, plan.summary(), add_to_output=True)

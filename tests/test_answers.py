@@ -1060,3 +1060,17 @@ def test_the_same_answer_for_the_next_procedure_says_it_is_the_same(store, setti
     # A question of its own on the same procedure says nothing of the kind.
     again = follow_up(store, settings, pain, "and the facet one?", ["fji"], "fji")
     assert "The same as" not in again.text
+
+
+def test_a_shared_line_chosen_for_one_procedure_gives_way_to_its_own_facts(store) -> None:
+    """ "What's in the shot?" about the block alone sounded like the line setting both
+    procedures' medicines side by side: the block's own medicines answer it."""
+    reply = answers.answer_topic(store, "medication", "mbb", chosen={"medication_shared"})
+    own = next(f for f in store.facts if f.id == "mbb_medication")
+    shared = next(f for f in store.facts if f.id == "medication_shared")
+    assert own.answer in reply.text and shared.answer not in reply.text
+    # Asked of both, the shared line stays.
+    both = answers.answer_topic(
+        store, "medication", None, compare=True, named=["fji", "mbb"], chosen={"medication_shared"}
+    )
+    assert shared.answer in both.text

@@ -244,6 +244,11 @@ def answer_topic(
         about = [fact for fact in facts if fact.is_about(procedure)]
         if about:
             used = _pick(about, chosen)
+            own = [fact for fact in about if fact.procedures == (procedure,)]
+            if own and all(fact.only_when_asked and len(fact.procedures) > 1 for fact in used):
+                # "What's in the shot?" about the block alone: the block's own medicines,
+                # not the line setting them beside the facet injection's it sounded like.
+                used = own
             if any(fact.procedures == (procedure,) for fact in used):
                 # The procedure's own fact says it already: no line setting it beside
                 # another ("both use numbing medicine...") after its own medicines.

@@ -889,6 +889,16 @@ def test_which_one_compares_the_two_procedures_the_conversation_was_about(store,
         store, settings, "ask_which_procedure", "and which one do they do first?"
     )
     assert usual.topic == "which_procedure"
+    # Only RFA talked about: RFA and the block it follows.
+    after_rfa = responder.answer_question(
+        store,
+        settings,
+        "ask_which_procedure",
+        "so which one should come first?",
+        current_procedure="rfa",
+        discussed=["rfa"],
+    )
+    assert after_rfa.topic == "next_steps" and "block" in after_rfa.text
 
 
 def test_where_the_needle_goes_is_what_the_procedure_is_not_how_it_is_guided(

@@ -151,7 +151,8 @@ def _compared_procedures(
 ) -> list:
     """The procedures a comparison is about: all of them for "which of the three?"; for
     "which of these procedures?" those compared last, else all of them; for "which one?"
-    those compared last, else the two the conversation has been about; the one under
+    those compared last, else the two the conversation has been about, else the one
+    under discussion and its counterpart when it is not of the usual pair; the one under
     discussion and the one named for "is it better than RFA?"; else those named."""
     if store.asks_all_procedures(question):
         return list(store.procedures)
@@ -165,6 +166,11 @@ def _compared_procedures(
         return list(discussed)
     if len(named) == 1 and current in store.procedures and current != named[0]:
         return [current, named[0]]
+    counterpart = store.procedures[current].counterpart if current in store.procedures else None
+    if not named and counterpart and current not in store.usual_comparison:
+        # "So which one should come first?" after what RFA does: RFA and the block it
+        # follows, not the usual pair.
+        return [current, counterpart]
     return list(named)
 
 
